@@ -1,0 +1,1 @@
+"""Benchmarks for kedro-dagster (synthetic Kedro projects and load-time measurements)."""

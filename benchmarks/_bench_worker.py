@@ -1,0 +1,120 @@
+"""One timed measurement, run by ``bench_load.py`` in a fresh interpreter.
+
+Usage::
+
+    python benchmarks/_bench_worker.py floor PROJECT_DIR
+    python benchmarks/_bench_worker.py load  PROJECT_DIR/src/<pkg>/definitions.py
+
+The clock starts before any third-party import (only ``time`` is imported first), so the
+measured time includes importing kedro, dagster, the project and the translator. The
+result is printed as one ``BENCH_RESULT {json}`` line on stdout; on failure the traceback
+goes to stderr and the exit code is non-zero.
+"""
+
+import time
+
+_T0 = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def _peak_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def floor(project_path: str) -> dict:
+    """Unavoidable work: bootstrap, config, catalog, all pipelines, parameters, dagster."""
+    from pathlib import Path
+
+    from kedro.framework.startup import bootstrap_project
+
+    path = Path(project_path).resolve()
+    bootstrap_project(path)
+
+    from kedro.framework.project import pipelines, settings
+
+    config_loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(path / settings.CONF_SOURCE),
+        env=os.environ.get("KEDRO_ENV"),
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    catalog = settings.DATA_CATALOG_CLASS.from_config(config_loader["catalog"])
+    n_nodes = 0
+    for name in list(pipelines.keys()):
+        pipeline = pipelines[name]
+        if name == "__default__":
+            n_nodes = len(pipeline.nodes)
+    parameters = config_loader["parameters"]
+
+    import dagster
+
+    elapsed = time.perf_counter() - _T0
+    return {
+        "seconds": elapsed,
+        "peak_mb": _peak_mb(),
+        "nodes": n_nodes,
+        "pipelines": len(pipelines),
+        "parameters": len(parameters),
+        "catalog": type(catalog).__name__,
+        "dagster": dagster.__version__,
+    }
+
+
+def load(definitions_path: str) -> dict:
+    """Import ``definitions.py`` by path and resolve every job, as a Dagster code server would."""
+    import importlib.util
+
+    import dagster as dg
+
+    module_name = "_kedro_dagster_bench_definitions"
+    spec = importlib.util.spec_from_file_location(module_name, definitions_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"Cannot load {definitions_path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+
+    defs = module.defs
+    if not isinstance(defs, dg.Definitions):
+        # ``@dg.definitions`` returns a lazy object; calling it builds the Definitions.
+        defs = defs()
+    if not isinstance(defs, dg.Definitions):
+        raise TypeError(f"`defs` resolved to {type(defs).__name__}, not dagster.Definitions")
+    if hasattr(defs, "resolve_all_job_defs"):
+        jobs = defs.resolve_all_job_defs()
+    else:
+        jobs = defs.get_repository_def().get_all_jobs()
+
+    elapsed = time.perf_counter() - _T0
+    peak = _peak_mb()
+    # Not timed: sanity counts for the report.
+    repo = defs.get_repository_def()
+    return {
+        "seconds": elapsed,
+        "peak_mb": peak,
+        "jobs": len(jobs),
+        "assets": len(repo.asset_graph.get_all_asset_keys()),
+    }
+
+
+def main(argv: list) -> int:
+    """Run one measurement and print its ``BENCH_RESULT`` line."""
+    if len(argv) != 2 or argv[0] not in {"floor", "load"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, target = argv
+    result = floor(target) if mode == "floor" else load(target)
+    sys.stdout.flush()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

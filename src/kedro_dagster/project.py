@@ -1,0 +1,193 @@
+"""A read-only snapshot of one Kedro project in one environment, taken at load time.
+
+Reading the project happens once per process: bootstrap, config loader, catalog
+*configuration*, pipelines and parameters. Nothing here reads data, creates a Kedro session
+or fires hooks, so importing ``definitions.py`` stays free of side effects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kedro.config import AbstractConfigLoader, MissingConfigException
+from kedro.framework.startup import ProjectMetadata, bootstrap_project
+from kedro.pipeline import Pipeline
+
+from kedro_dagster.errors import KedroDagsterConfigError, did_you_mean
+
+__all__ = ["DAGSTER_CONFIG_KEY", "KedroProject", "resolve_env"]
+
+DAGSTER_CONFIG_KEY = "dagster"
+_DAGSTER_CONFIG_PATTERNS = ["dagster*", "dagster*/**", "**/dagster*"]
+
+
+def resolve_env(env: str | None) -> str:
+    """Return the Kedro environment to use: explicit, then ``KEDRO_ENV``, then the default.
+
+    Must be called after the project is bootstrapped so ``settings`` holds the project's
+    ``CONFIG_LOADER_ARGS``.
+    """
+    if env:
+        return env
+    if os.environ.get("KEDRO_ENV"):
+        return os.environ["KEDRO_ENV"]
+    from kedro.framework.project import settings
+
+    return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "local")
+
+
+class _RedactedCredentials(dict):  # type: ignore[type-arg]
+    """Credentials that resolve to a placeholder: translation never holds secrets."""
+
+    def __missing__(self, key: str) -> str:
+        return "<redacted>"
+
+
+@dataclass(frozen=True)
+class KedroProject:
+    """What translation needs to know about a Kedro project, read once.
+
+    Parameters
+    ----------
+    project_path : Path
+        Root of the Kedro project (the folder holding ``pyproject.toml``).
+    env : str
+        The Kedro environment the configuration was read from.
+    metadata : ProjectMetadata
+        Kedro's project metadata from ``bootstrap_project``.
+    config_loader : AbstractConfigLoader
+        The project's config loader for ``env``.
+    """
+
+    project_path: Path
+    env: str
+    metadata: ProjectMetadata
+    config_loader: AbstractConfigLoader = field(repr=False)
+
+    @classmethod
+    def load(cls, project_path: str | Path, env: str | None = None) -> KedroProject:
+        """Bootstrap the project at ``project_path`` and read its configuration for ``env``.
+
+        Parameters
+        ----------
+        project_path : str or Path
+            Root of the Kedro project.
+        env : str, optional
+            Kedro environment; defaults to ``KEDRO_ENV`` or the project's default run env.
+
+        Returns
+        -------
+        KedroProject
+        """
+        path = Path(project_path).expanduser().resolve()
+        if not (path / "pyproject.toml").is_file():
+            raise KedroDagsterConfigError(
+                "No Kedro project here: 'pyproject.toml' is missing. Pass the folder that holds "
+                "the project's pyproject.toml with a [tool.kedro] section.",
+                file=path,
+            )
+        metadata = bootstrap_project(path)
+        from kedro.framework.project import settings
+
+        resolved_env = resolve_env(env)
+        conf_source = path / settings.CONF_SOURCE
+        if not (conf_source / resolved_env).is_dir():
+            known = [p.name for p in conf_source.iterdir() if p.is_dir()] if conf_source.is_dir() else []
+            raise KedroDagsterConfigError(
+                f"Kedro environment '{resolved_env}' does not exist: create "
+                f"'{conf_source / resolved_env}' or pick another with --env / KEDRO_ENV."
+                + did_you_mean(resolved_env, known),
+                file=conf_source,
+            )
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(conf_source), env=resolved_env, **settings.CONFIG_LOADER_ARGS
+        )
+        patterns = getattr(loader, "config_patterns", None)
+        if isinstance(patterns, dict):
+            patterns.setdefault(DAGSTER_CONFIG_KEY, _DAGSTER_CONFIG_PATTERNS)
+        return cls(project_path=path, env=resolved_env, metadata=metadata, config_loader=loader)
+
+    @property
+    def package_name(self) -> str:
+        """The project's Python package name."""
+        return str(self.metadata.package_name)
+
+    @property
+    def conf_source(self) -> Path:
+        """The project's configuration folder (``conf/`` by default)."""
+        from kedro.framework.project import settings
+
+        return self.project_path / settings.CONF_SOURCE
+
+    def config_files(self, stem: str) -> list[Path]:
+        """The files named ``<stem>.yml``/``.yaml`` in the base and run environments."""
+        from kedro.framework.project import settings
+
+        base_env = settings.CONFIG_LOADER_ARGS.get("base_env") or "base"
+        found = []
+        for env in dict.fromkeys((base_env, self.env)):
+            for suffix in (".yml", ".yaml"):
+                candidate = self.conf_source / env / f"{stem}{suffix}"
+                if candidate.is_file():
+                    found.append(candidate)
+        return found
+
+    def read_config(self, key: str) -> dict[str, Any]:
+        """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``."""
+        try:
+            return dict(self.config_loader[key])
+        except MissingConfigException:
+            return {}
+        except KeyError:
+            return {}
+
+    @cached_property
+    def dagster_config(self) -> dict[str, Any]:
+        """The merged ``dagster.yml`` of the base and run environments."""
+        return self.read_config(DAGSTER_CONFIG_KEY)
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The project's parameters in this environment (as configured, not validated)."""
+        return self.read_config("parameters")
+
+    @cached_property
+    def catalog_config(self) -> dict[str, Any]:
+        """The merged catalog configuration (credentials unresolved)."""
+        return self.read_config("catalog")
+
+    @cached_property
+    def catalog(self) -> Any:
+        """A catalog built from configuration, with credentials replaced by placeholders.
+
+        Datasets stay lazy: nothing is instantiated unless asked, and no data is read.
+        """
+        from kedro.framework.project import settings
+
+        return settings.DATA_CATALOG_CLASS.from_config(
+            catalog=self.catalog_config, credentials=_RedactedCredentials()
+        )
+
+    @cached_property
+    def pipelines(self) -> Mapping[str, Pipeline]:
+        """The registered pipelines, by name."""
+        from kedro.framework.project import pipelines
+
+        return dict(pipelines)
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        """Return the registered pipeline ``name`` or raise with close matches."""
+        try:
+            return self.pipelines[name]
+        except KeyError:
+            raise KedroDagsterConfigError(
+                f"Pipeline '{name}' is not registered in "
+                f"'{self.package_name}.pipeline_registry'."
+                + did_you_mean(name, self.pipelines)
+                + f" Registered pipelines: {', '.join(sorted(self.pipelines))}.",
+            ) from None

@@ -1,0 +1,249 @@
+"""The Kedro side of one Dagster run in one process: catalog, hooks, parameters, versions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.startup import bootstrap_project
+from kedro.io.core import VERSION_FORMAT, generate_timestamp
+from kedro.pipeline.node import Node
+
+__all__ = ["KedroRunContext", "diff_params", "save_version_for_run"]
+
+logger = logging.getLogger(__name__)
+
+
+def _ensure_bootstrapped(project_path: Path) -> Any:
+    """Bootstrap the project unless this process already did (``definitions.py`` usually has)."""
+    import kedro.framework.project as kedro_project
+    from kedro.framework.startup import _get_project_metadata
+
+    metadata = _get_project_metadata(project_path)
+    if kedro_project.PACKAGE_NAME != metadata.package_name:
+        metadata = bootstrap_project(project_path)
+    return metadata
+
+
+def save_version_for_run(instance: Any, run_id: str) -> str:
+    """The Kedro save version of a Dagster run: its creation time, in Kedro's format.
+
+    Every step and process of a run derives the same value; two runs never share one.
+    """
+    record = instance.get_run_record_by_id(run_id) if instance is not None else None
+    if record is None or record.create_timestamp is None:
+        return generate_timestamp()
+    stamp = record.create_timestamp.strftime(VERSION_FORMAT)
+    return stamp[:-4] + stamp[-1:]
+
+
+def diff_params(edited: Any, defaults: Any) -> Any:
+    """The part of ``edited`` that differs from ``defaults`` (nested dicts), or ``None``."""
+    if isinstance(edited, Mapping) and isinstance(defaults, Mapping):
+        changed = {}
+        for key, value in edited.items():
+            if key not in defaults:
+                changed[key] = value
+                continue
+            sub = diff_params(value, defaults[key])
+            if sub is not None:
+                changed[key] = sub
+        return changed or None
+    return None if edited == defaults else edited
+
+
+@dataclass
+class KedroRunContext:
+    """Catalog, hooks and run parameters of one Dagster run, as ``kedro run`` would set them.
+
+    Created by the ``kedro_run`` resource once per process and run. Context and catalog
+    hooks are not fired here: the job's start op fires them once per run.
+
+    Parameters
+    ----------
+    run_id : str
+        The Dagster run id, passed to hooks as Kedro's ``run_id``.
+    context : KedroContext
+        The project context (with the project's hook manager).
+    catalog : DataCatalog
+        The run's catalog, with parameters and the run's save version.
+    hook_manager : PluginManager
+        The project's hooks (settings and plugins).
+    save_version : str
+        Save version of versioned datasets for the whole run.
+    run_params : dict
+        Kedro's ``run_params`` record for pipeline hooks.
+    """
+
+    run_id: str
+    context: Any
+    catalog: Any
+    hook_manager: Any
+    save_version: str
+    run_params: dict[str, Any] = field(default_factory=dict)
+    conf_catalog: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        project_path: str | Path,
+        env: str | None,
+        run_id: str,
+        runtime_params: dict[str, Any] | None = None,
+        save_version: str | None = None,
+        load_versions: dict[str, str] | None = None,
+        run_params: dict[str, Any] | None = None,
+    ) -> KedroRunContext:
+        """Build the Kedro context and catalog of a run without firing context hooks.
+
+        Parameters
+        ----------
+        project_path : str or Path
+            Root of the Kedro project.
+        env : str, optional
+            Kedro environment.
+        run_id : str
+            Dagster run id.
+        runtime_params : dict, optional
+            Parameter overrides, as ``kedro run --params``.
+        save_version : str, optional
+            Save version for versioned datasets; a new timestamp when unset.
+        load_versions : dict, optional
+            Load version per dataset name.
+        run_params : dict, optional
+            Extra entries of the ``run_params`` hook argument (pipeline name, filters).
+
+        Returns
+        -------
+        KedroRunContext
+        """
+        from kedro import __version__ as kedro_version
+        from kedro.framework.context.context import _convert_paths_to_absolute_posix
+        from kedro.framework.hooks.manager import (
+            _create_hook_manager,
+            _NullPluginManager,
+            _register_hooks,
+            _register_hooks_entry_points,
+        )
+        from kedro.framework.project import settings
+
+        path = Path(project_path).resolve()
+        metadata = _ensure_bootstrapped(path)
+        hook_manager = _create_hook_manager()
+        _register_hooks(hook_manager, settings.HOOKS)
+        _register_hooks_entry_points(hook_manager, settings.DISABLE_HOOKS_FOR_PLUGINS)
+
+        config_loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(path / settings.CONF_SOURCE),
+            env=env,
+            runtime_params=runtime_params,
+            **settings.CONFIG_LOADER_ARGS,
+        )
+
+        def make_context(manager: Any) -> Any:
+            return settings.CONTEXT_CLASS(
+                package_name=metadata.package_name,
+                project_path=path,
+                config_loader=config_loader,
+                env=env,
+                runtime_params=runtime_params,
+                hook_manager=manager,
+            )
+
+        save_version = save_version or generate_timestamp()
+        # The catalog is built by a context whose hooks are silenced: `after_catalog_created`
+        # belongs to the job's start op, once per run, not to every step process.
+        catalog = make_context(_NullPluginManager())._get_catalog(
+            catalog_class=settings.DATA_CATALOG_CLASS,
+            save_version=save_version,
+            load_versions=load_versions,
+        )
+        context = make_context(hook_manager)
+        record = {
+            "run_id": run_id,
+            "project_path": path.as_posix(),
+            "env": env,
+            "kedro_version": kedro_version,
+            "tags": None,
+            "from_nodes": None,
+            "to_nodes": None,
+            "node_names": None,
+            "from_inputs": None,
+            "to_outputs": None,
+            "load_versions": load_versions,
+            "runtime_params": runtime_params or {},
+            "pipeline_names": None,
+            "namespaces": None,
+            "runner": "dagster",
+            "only_missing_outputs": False,
+        }
+        record.update(run_params or {})
+        conf_catalog = _convert_paths_to_absolute_posix(
+            project_path=path, conf_dictionary=config_loader["catalog"]
+        )
+        return cls(
+            run_id=run_id,
+            context=context,
+            catalog=catalog,
+            hook_manager=hook_manager,
+            save_version=save_version,
+            run_params=record,
+            conf_catalog=conf_catalog,
+        )
+
+    @property
+    def hooks(self) -> Any:
+        """The relay to call hooks: ``run.hooks.before_node_run(...)``."""
+        return self.hook_manager.hook
+
+    def load(self, dataset_name: str, node: Node | None) -> Any:
+        """Load a dataset through the catalog, between the dataset hooks."""
+        self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
+        data = self.catalog.load(dataset_name)
+        self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
+        return data
+
+    def save(self, dataset_name: str, data: Any, node: Node | None) -> None:
+        """Save a dataset through the catalog, between the dataset hooks."""
+        self.hooks.before_dataset_saved(dataset_name=dataset_name, data=data, node=node)
+        self.catalog.save(dataset_name, data)
+        self.hooks.after_dataset_saved(dataset_name=dataset_name, data=data, node=node)
+
+    def run_node(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run one node between its hooks, exactly as Kedro's runners do.
+
+        Parameters
+        ----------
+        node : Node
+            The Kedro node.
+        inputs : dict
+            Its inputs by dataset name (parameters included).
+
+        Returns
+        -------
+        dict
+            Its outputs by dataset name.
+        """
+        hook_kwargs = {"catalog": self.catalog, "is_async": False, "run_id": self.run_id}
+        inputs = dict(inputs)
+        responses = self.hooks.before_node_run(node=node, inputs=dict(inputs), **hook_kwargs)
+        for response in responses or ():
+            if response is None:
+                continue
+            if not isinstance(response, dict):
+                raise TypeError(
+                    "'before_node_run' must return either None or a dictionary mapping dataset "
+                    f"names to updated values, got '{type(response).__name__}' instead."
+                )
+            inputs.update(response)
+        try:
+            outputs = node.run(inputs)
+        except Exception as exc:
+            self.hooks.on_node_error(error=exc, node=node, inputs=inputs, **hook_kwargs)
+            raise
+        self.hooks.after_node_run(node=node, inputs=inputs, outputs=outputs, **hook_kwargs)
+        return outputs

@@ -1,0 +1,103 @@
+"""IO managers loading and saving through Kedro datasets, and the MemoryDataset storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    InputContext,
+    IOManager,
+    OutputContext,
+    fs_io_manager,
+    mem_io_manager,
+)
+from dagster import IOManagerDefinition
+
+from kedro_dagster.constants import KEDRO_RUN_RESOURCE
+from kedro_dagster.runtime.ops import node_of
+
+__all__ = ["KedroDatasetIOManager", "memory_io_manager", "output_metadata"]
+
+
+def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
+    """Materialization metadata a Dagster user expects: path, version, table shape."""
+    metadata: dict[str, Any] = {"kedro/dataset": dataset_name}
+    try:
+        dataset = run.catalog.get(dataset_name)
+    except Exception:  # a catalog without the entry: no extra metadata
+        dataset = None
+    describe = getattr(dataset, "_describe", None)
+    if callable(describe):
+        filepath = describe().get("filepath")
+        if filepath is not None:
+            metadata["path"] = str(filepath)
+    if dataset is not None and getattr(dataset, "_version", None) is not None:
+        metadata["version"] = run.save_version
+    columns = getattr(obj, "columns", None)
+    if columns is not None and hasattr(obj, "__len__"):
+        metadata["row_count"] = len(obj)
+        metadata["columns"] = ", ".join(str(c) for c in columns)
+    return metadata
+
+
+class KedroDatasetIOManager(IOManager):
+    """Loads and saves one Kedro dataset through the run's catalog, firing dataset hooks.
+
+    Parameters
+    ----------
+    dataset_name : str
+        Kedro dataset name (possibly transcoded, e.g. ``"table@pandas"``).
+    asset_name : str
+        Dagster asset name the dataset stands for.
+    run : KedroRunContext
+        The run's Kedro context (the ``kedro_run`` resource).
+    """
+
+    def __init__(self, dataset_name: str, asset_name: str, run: Any) -> None:
+        self.dataset_name = dataset_name
+        self.asset_name = asset_name
+        self.run = run
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Save ``obj``, then record its materialization (never before the save)."""
+        self.run.save(self.dataset_name, obj, node_of(context.op_def))
+        metadata = output_metadata(self.run, self.dataset_name, obj)
+        if context.has_asset_key:
+            context.add_output_metadata(metadata)
+        else:
+            context.log_event(
+                AssetMaterialization(asset_key=AssetKey(self.asset_name), metadata=metadata)
+            )
+
+    def load_input(self, context: InputContext) -> Any:
+        """Load the dataset for the consuming node."""
+        return self.run.load(self.dataset_name, node_of(context.op_def))
+
+    @classmethod
+    def definition(cls, dataset_name: str, asset_name: str, description: str) -> IOManagerDefinition:
+        """An IO manager definition for one dataset, using the ``kedro_run`` resource."""
+
+        def init(init_context: Any) -> KedroDatasetIOManager:
+            run = getattr(init_context.resources, KEDRO_RUN_RESOURCE)
+            return cls(dataset_name, asset_name, run)
+
+        return IOManagerDefinition(
+            resource_fn=init,
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            description=description,
+        )
+
+
+def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManagerDefinition:
+    """Storage of MemoryDatasets for a job: memory in-process, run-scoped files otherwise.
+
+    Outputs go to ``<base_dir>/<run_id>/<step>/<output>``, so a re-execution from failure finds
+    the intermediates of its parent run.
+    """
+    if in_process:
+        return mem_io_manager
+    if base_dir is None:
+        return fs_io_manager
+    return fs_io_manager.configured({"base_dir": base_dir})

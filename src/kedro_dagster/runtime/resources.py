@@ -1,0 +1,60 @@
+"""The ``kedro_run`` resource: one :class:`KedroRunContext` per Dagster run and process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro_dagster.constants import ENV_TAG
+from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_for_run
+
+__all__ = ["KedroRunResourceFactory"]
+
+
+class KedroRunResourceFactory:
+    """Resource function building the Kedro side of a run from the run's config and tags.
+
+    Parameters
+    ----------
+    project_path : Path
+        Root of the Kedro project.
+    env : str
+        Kedro environment the definitions were loaded with; a run's ``kedro/env`` tag wins.
+    params_defaults : Mapping
+        The parameter values shown in the launchpad; edits are passed to Kedro as runtime
+        parameters, as ``kedro run --params`` would.
+    run_params : Mapping, optional
+        ``run_params`` entries for pipeline hooks (pipeline name and filters of the job).
+    """
+
+    def __init__(
+        self,
+        project_path: Path,
+        env: str,
+        params_defaults: Mapping[str, Any],
+        run_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.project_path = project_path
+        self.env = env
+        self.params_defaults = params_defaults
+        self.run_params = dict(run_params or {})
+        # Dagster names resource functions in its events.
+        self.__name__ = "kedro_run"
+
+    def __call__(self, init_context: Any) -> KedroRunContext:
+        """Create the run context (called by Dagster at resource initialization)."""
+        run = init_context.dagster_run
+        tags = run.tags if run is not None else {}
+        config = init_context.resource_config or {}
+        runtime_params = diff_params(config.get("params") or {}, self.params_defaults)
+        run_id = init_context.run_id or "ephemeral"
+        return KedroRunContext.create(
+            project_path=self.project_path,
+            env=tags.get(ENV_TAG, self.env),
+            run_id=run_id,
+            runtime_params=runtime_params,
+            save_version=save_version_for_run(init_context.instance, run_id),
+            load_versions=config.get("load_versions") or None,
+            run_params=self.run_params,
+        )

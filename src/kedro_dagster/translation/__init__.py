@@ -1,0 +1,20 @@
+"""Load world: translate a Kedro project into Dagster definitions."""
+
+from kedro_dagster.translation.catalog import CatalogTranslator, DatasetSpec
+from kedro_dagster.translation.executors import ExecutorCreator
+from kedro_dagster.translation.loggers import LoggerCreator
+from kedro_dagster.translation.nodes import NodeTranslator
+from kedro_dagster.translation.pipelines import PipelineTranslator
+from kedro_dagster.translation.project import KedroProjectTranslator
+from kedro_dagster.translation.schedules import ScheduleCreator
+
+__all__ = [
+    "CatalogTranslator",
+    "DatasetSpec",
+    "ExecutorCreator",
+    "KedroProjectTranslator",
+    "LoggerCreator",
+    "NodeTranslator",
+    "PipelineTranslator",
+    "ScheduleCreator",
+]

@@ -1,0 +1,209 @@
+"""Catalog translation: Kedro datasets become asset specs and IO managers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from dagster import AssetKey, AssetSpec, IOManagerDefinition
+from kedro.io import CachedDataset, MemoryDataset, SharedMemoryDataset
+from kedro.io.core import parse_dataset_definition
+
+from kedro_dagster.constants import METADATA_PREFIX
+from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
+from kedro_dagster.runtime.ops import is_parameter
+from kedro_dagster.utils import format_dataset_name
+
+__all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
+
+_INVALID_ARG_CHARS = re.compile(r"[^A-Za-z0-9_]")
+_TRANSCODING_SEP = "@"
+_MAX_KINDS = 3
+# Kedro sets `_EPHEMERAL` on instances; the classes tell it without instantiating anything.
+_EPHEMERAL_CLASSES = (MemoryDataset, CachedDataset, SharedMemoryDataset)
+
+
+def is_ephemeral_class(cls: type) -> bool:
+    """Whether datasets of ``cls`` keep data only in memory (no instance is created)."""
+    return issubclass(cls, _EPHEMERAL_CLASSES) or bool(getattr(cls, "_EPHEMERAL", False))
+
+
+def strip_transcoding(name: str) -> str:
+    """``table@pandas`` -> ``table``: transcoded datasets are one asset."""
+    return name.split(_TRANSCODING_SEP, 1)[0]
+
+
+def io_manager_key(dataset_name: str) -> str:
+    """Resource key of the IO manager of one Kedro dataset."""
+    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name)) + "__io_manager"
+
+
+def arg_name(dataset_name: str) -> str:
+    """Name of the op input/output carrying a dataset (``[A-Za-z0-9_]`` only)."""
+    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What translation knows about one Kedro dataset (a small frozen record).
+
+    Attributes
+    ----------
+    name : str
+        Kedro dataset name.
+    asset_name : str
+        Dagster asset name (transcoding suffix removed, ``.`` as ``__``).
+    type : str
+        Fully qualified class of the dataset.
+    ephemeral : bool
+        Whether the dataset keeps data only in memory (``MemoryDataset`` and the like).
+    metadata : Mapping
+        The catalog entry's ``metadata`` (read-only copy).
+    filepath : str, optional
+        The configured file path, if any.
+    """
+
+    name: str
+    asset_name: str
+    type: str
+    ephemeral: bool
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    filepath: str | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The Dagster asset key."""
+        return AssetKey(self.asset_name)
+
+    @property
+    def description(self) -> str | None:
+        """The ``description`` of the dataset metadata."""
+        value = self.metadata.get("description")
+        return str(value) if value is not None else None
+
+    @property
+    def group_name(self) -> str | None:
+        """The ``group_name`` of the dataset metadata."""
+        value = self.metadata.get("group_name")
+        return str(value) if value is not None else None
+
+    @property
+    def kinds(self) -> set[str]:
+        """Dagster kinds: ``kedro`` plus the dataset's library and format."""
+        kinds = ["kedro"]
+        parts = self.type.split(".")
+        if parts[0] == "kedro_datasets" and len(parts) > 1:
+            kinds.append(parts[1])
+        cls = parts[-1].removesuffix("Dataset").removesuffix("DataSet").lower()
+        if cls and cls not in kinds:
+            kinds.append(cls)
+        return set(kinds[:_MAX_KINDS])
+
+
+class CatalogTranslator:
+    """Builds :class:`DatasetSpec` records, asset specs and IO managers from a catalog.
+
+    Subclass and override :meth:`get_asset_spec` to change how datasets appear in Dagster.
+
+    Parameters
+    ----------
+    catalog : DataCatalog
+        A catalog built from configuration (datasets stay lazy; nothing is read).
+    """
+
+    def __init__(self, catalog: Any) -> None:
+        self._catalog = catalog
+        self._specs: dict[str, DatasetSpec] = {}
+        self._classes: dict[Any, type] = {}
+
+    def _dataset_class(self, config: Mapping[str, Any]) -> type:
+        type_key = config.get("type")
+        cached = self._classes.get(type_key)
+        if cached is None:
+            cached, _ = parse_dataset_definition(dict(config))
+            self._classes[type_key] = cached
+        return cached
+
+    def dataset(self, name: str) -> DatasetSpec:
+        """The record of dataset ``name``; factories and runtime patterns are resolved."""
+        spec = self._specs.get(name)
+        if spec is not None:
+            return spec
+        resolver = self._catalog.config_resolver
+        config = resolver.config.get(name)
+        if config is None:
+            config = resolver.resolve_pattern(name)
+        try:
+            cls = self._dataset_class(config)
+        except Exception as exc:
+            raise KedroDagsterConfigError(
+                f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
+                key=(name, "type"),
+            ) from exc
+        metadata = config.get("metadata") or {}
+        filepath = config.get("filepath") or config.get("path")
+        spec = DatasetSpec(
+            name=name,
+            asset_name=format_dataset_name(strip_transcoding(name)),
+            type=f"{cls.__module__}.{cls.__qualname__}",
+            ephemeral=is_ephemeral_class(cls),
+            metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
+            filepath=str(filepath) if filepath is not None else None,
+        )
+        self._specs[name] = spec
+        return spec
+
+    def is_ephemeral(self, name: str) -> bool:
+        """Whether ``name`` is a MemoryDataset-like dataset (parameters are not datasets)."""
+        return not is_parameter(name) and self.dataset(name).ephemeral
+
+    def asset_metadata(self, spec: DatasetSpec) -> dict[str, Any]:
+        """Static asset metadata: dataset name, type and path, never credentials."""
+        metadata: dict[str, Any] = {
+            f"{METADATA_PREFIX}/dataset": spec.name,
+            f"{METADATA_PREFIX}/type": spec.type,
+        }
+        if spec.filepath:
+            metadata[f"{METADATA_PREFIX}/filepath"] = spec.filepath
+        for key, value in spec.metadata.items():
+            if key in ("description", "group_name"):
+                continue
+            if isinstance(value, (str, int, float, bool)):
+                metadata[f"{METADATA_PREFIX}/{key}"] = value
+        return metadata
+
+    def get_asset_spec(self, spec: DatasetSpec, *, group_name: str | None = None) -> AssetSpec:
+        """The Dagster asset spec of a dataset; override to customize.
+
+        Parameters
+        ----------
+        spec : DatasetSpec
+            The dataset.
+        group_name : str, optional
+            Default group (from the node's pipeline); the dataset's ``group_name`` wins.
+
+        Returns
+        -------
+        AssetSpec
+        """
+        return AssetSpec(
+            key=spec.asset_key,
+            description=spec.description,
+            group_name=spec.group_name or group_name,
+            metadata=self.asset_metadata(spec),
+            kinds=spec.kinds,
+        )
+
+    def asset_spec(self, name: str, *, group_name: str | None = None) -> AssetSpec:
+        """The asset spec of dataset ``name`` (through :meth:`get_asset_spec`)."""
+        return self.get_asset_spec(self.dataset(name), group_name=group_name)
+
+    def io_manager(self, spec: DatasetSpec) -> IOManagerDefinition:
+        """The IO manager loading and saving ``spec`` through its Kedro dataset."""
+        return KedroDatasetIOManager.definition(
+            spec.name, spec.asset_name, f"Kedro dataset '{spec.name}' ({spec.type})"
+        )

@@ -1,0 +1,221 @@
+"""Node translation: one op per Kedro node (shared by every job) and one multi-asset per node."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dagster import (
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    CodeReferencesMetadataValue,
+    In,
+    LocalFileCodeReference,
+    Nothing,
+    OpDefinition,
+    Out,
+    multi_asset,
+    op,
+)
+from kedro.pipeline.node import Node
+
+from kedro_dagster.constants import (
+    DONE_OUTPUT,
+    KEDRO_RUN_RESOURCE,
+    MEMORY_IO_MANAGER,
+    METADATA_PREFIX,
+    START_INPUT,
+)
+from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.runtime.ops import AssetNodeCompute, NodeCompute, is_parameter
+from kedro_dagster.translation.catalog import (
+    CatalogTranslator,
+    arg_name,
+    io_manager_key,
+    strip_transcoding,
+)
+from kedro_dagster.utils import format_node_name
+
+__all__ = ["NodeTranslator"]
+
+_ASSET_OP_SUFFIX = "__asset"
+
+
+def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
+    """Where the node's function is defined, for Dagster's "open source" links."""
+    try:
+        func = inspect.unwrap(node.func)
+        code = func.__code__
+    except (AttributeError, ValueError):
+        return None
+    return CodeReferencesMetadataValue(
+        code_references=[
+            LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
+        ]
+    )
+
+
+def _unique_args(node: Node, names: list[str]) -> dict[str, str]:
+    """Map dataset names to op argument names, refusing two datasets on one argument."""
+    args: dict[str, str] = {}
+    for name in names:
+        arg = arg_name(name)
+        if arg in args and args[arg] != name:
+            raise KedroDagsterConfigError(
+                f"Node '{node.name}' uses datasets '{args[arg]}' and '{name}', which map to the "
+                f"same Dagster name '{arg}'. Rename one of them.",
+            )
+        args[arg] = name
+    return args
+
+
+class NodeTranslator:
+    """Builds the op and the multi-asset of each node, once, whatever the number of jobs.
+
+    Parameters
+    ----------
+    catalog : CatalogTranslator
+        Dataset records and asset specs.
+    producers : Mapping of str to Node
+        The node producing each dataset (transcoding removed) across deployed pipelines.
+    group_of_node : Callable
+        Default asset group of a node (its pipeline), by node name.
+    """
+
+    def __init__(
+        self,
+        catalog: CatalogTranslator,
+        producers: Mapping[str, Node],
+        group_of_node: Callable[[str], str | None],
+    ) -> None:
+        self._catalog = catalog
+        self._producers = producers
+        self._group_of_node = group_of_node
+        self._ops: dict[str, OpDefinition] = {}
+        self._roots: dict[str, frozenset[AssetKey]] = {}
+
+    def op_name(self, node: Node) -> str:
+        """The Dagster op name of ``node``."""
+        return format_node_name(node.name)
+
+    def _dataset_inputs(self, node: Node) -> list[str]:
+        return [name for name in node.inputs if not is_parameter(name)]
+
+    def get_op(self, node: Node) -> OpDefinition:
+        """The op running ``node`` in jobs, created on first use and shared afterwards."""
+        cached = self._ops.get(node.name)
+        if cached is not None:
+            return cached
+        catalog = self._catalog
+        input_args = _unique_args(node, self._dataset_inputs(node))
+        output_args = _unique_args(node, list(node.outputs))
+        ins: dict[str, In] = {}
+        for arg, name in input_args.items():
+            spec = catalog.dataset(name)
+            ins[arg] = In(
+                input_manager_key=None if spec.ephemeral else io_manager_key(name),
+                description=f"Kedro dataset '{name}'",
+            )
+        ins[START_INPUT] = In(Nothing)
+        outs: dict[str, Out] = {}
+        for arg, name in output_args.items():
+            spec = catalog.dataset(name)
+            outs[arg] = Out(
+                io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
+                description=f"Kedro dataset '{name}'",
+            )
+        outs[DONE_OUTPUT] = Out(Nothing)
+        compute = NodeCompute(node, input_args, {name: arg for arg, name in output_args.items()})
+        op_def = op(
+            name=self.op_name(node),
+            ins=ins,
+            out=outs,
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            tags=self._op_tags(node),
+            description=f"Kedro node '{node.name}'",
+        )(compute)
+        self._ops[node.name] = op_def
+        return op_def
+
+    def _op_tags(self, node: Node) -> dict[str, str]:
+        tags = {f"{METADATA_PREFIX}/node": node.name}
+        if node.tags:
+            tags[f"{METADATA_PREFIX}/tags"] = ",".join(sorted(node.tags))
+        if node.namespace:
+            tags[f"{METADATA_PREFIX}/namespace"] = node.namespace
+        return tags
+
+    def persisted_roots(self, dataset_name: str) -> frozenset[AssetKey]:
+        """Persisted datasets a MemoryDataset is computed from (for asset lineage)."""
+        cached = self._roots.get(dataset_name)
+        if cached is not None:
+            return cached
+        if not self._catalog.is_ephemeral(dataset_name):
+            roots = frozenset({self._catalog.dataset(dataset_name).asset_key})
+        else:
+            producer = self._producers.get(strip_transcoding(dataset_name))
+            keys: set[AssetKey] = set()
+            if producer is not None:
+                for name in self._dataset_inputs(producer):
+                    keys |= self.persisted_roots(name)
+            roots = frozenset(keys)
+        self._roots[dataset_name] = roots
+        return roots
+
+    def get_asset(self, node: Node) -> AssetsDefinition | None:
+        """The multi-asset of ``node``'s persisted outputs, or ``None`` if it has none."""
+        catalog = self._catalog
+        persisted = [name for name in node.outputs if not catalog.is_ephemeral(name)]
+        if not persisted:
+            return None
+        group = self._group_of_node(node.name)
+        code_ref = _code_reference(node)
+        outs: dict[str, AssetOut] = {}
+        output_args = _unique_args(node, persisted)
+        for arg, name in output_args.items():
+            spec = catalog.asset_spec(name, group_name=group)
+            metadata = dict(spec.metadata or {})
+            metadata[f"{METADATA_PREFIX}/node"] = node.name
+            if code_ref is not None:
+                metadata["dagster/code_references"] = code_ref
+            outs[arg] = AssetOut(
+                key=spec.key,
+                description=spec.description,
+                group_name=spec.group_name,
+                io_manager_key=io_manager_key(name),
+                metadata=metadata,
+                kinds=set(spec.kinds) or None,
+                tags=dict(spec.tags) or None,
+            )
+        ins: dict[str, AssetIn] = {}
+        input_args: dict[str, str] = {}
+        deps: set[AssetKey] = set()
+        for arg, name in _unique_args(node, self._dataset_inputs(node)).items():
+            if catalog.is_ephemeral(name):
+                deps |= self.persisted_roots(name)
+                continue
+            ins[arg] = AssetIn(
+                key=catalog.dataset(name).asset_key, input_manager_key=io_manager_key(name)
+            )
+            input_args[arg] = name
+        own_keys = {out.key for out in outs.values()}
+        deps -= {asset_in.key for asset_in in ins.values()} | own_keys
+        compute = AssetNodeCompute(
+            node,
+            input_args,
+            {name: arg for arg, name in output_args.items()},
+            producers=self._producers,
+            is_ephemeral=catalog.is_ephemeral,
+        )
+        return multi_asset(
+            name=self.op_name(node) + _ASSET_OP_SUFFIX,
+            outs=outs,
+            ins=ins,
+            deps=sorted(deps, key=lambda k: k.to_user_string()) or None,
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            op_tags=self._op_tags(node),
+            description=f"Kedro node '{node.name}'",
+        )(compute)

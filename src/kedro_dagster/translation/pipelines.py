@@ -1,0 +1,300 @@
+"""Pipeline translation: a filtered Kedro pipeline becomes a Dagster job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    DependencyDefinition,
+    ExecutorDefinition,
+    Field,
+    GraphDefinition,
+    In,
+    IOManagerDefinition,
+    JobDefinition,
+    LoggerDefinition,
+    MultiDependencyDefinition,
+    Nothing,
+    Out,
+    Permissive,
+    ResourceDefinition,
+    op,
+)
+from kedro.pipeline import Pipeline
+
+from kedro_dagster.config.models import JobOptions, PipelineOptions
+from kedro_dagster.constants import (
+    DONE_OUTPUT,
+    ENV_TAG,
+    FILTERS_TAG,
+    JOB_TAG,
+    KEDRO_RUN_RESOURCE,
+    MEMORY_IO_MANAGER,
+    PIPELINE_TAG,
+    START_INPUT,
+)
+from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.runtime.ops import EndCompute, StartCompute, is_parameter
+from kedro_dagster.runtime.resources import KedroRunResourceFactory
+from kedro_dagster.translation.catalog import (
+    CatalogTranslator,
+    arg_name,
+    io_manager_key,
+    strip_transcoding,
+)
+from kedro_dagster.translation.nodes import NodeTranslator
+from kedro_dagster.translation.params import config_field, used_parameters
+
+__all__ = ["PipelineTranslator", "filter_pipeline", "kedro_run_resource"]
+
+_START_OUTPUT = "result"
+_END_INPUT = "nodes_done"
+
+#: ``PipelineOptions`` field -> key of Kedro's ``run_params`` hook argument.
+_RUN_PARAM_KEYS = {
+    "node_names": "node_names",
+    "from_nodes": "from_nodes",
+    "to_nodes": "to_nodes",
+    "from_inputs": "from_inputs",
+    "to_outputs": "to_outputs",
+    "node_namespaces": "namespaces",
+    "tags": "tags",
+}
+
+
+def kedro_run_resource(
+    project_path: Path,
+    env: str,
+    parameters: Mapping[str, Any],
+    run_params: Mapping[str, Any] | None = None,
+) -> ResourceDefinition:
+    """The ``kedro_run`` resource whose config holds the parameters a job uses.
+
+    Parameters
+    ----------
+    project_path : Path
+        Root of the Kedro project.
+    env : str
+        Kedro environment of the definitions.
+    parameters : Mapping
+        The parameter tree shown (and editable) in the launchpad.
+    run_params : Mapping, optional
+        ``run_params`` entries for pipeline hooks.
+    """
+    return ResourceDefinition(
+        resource_fn=KedroRunResourceFactory(project_path, env, parameters, run_params),
+        config_schema={
+            "params": config_field(dict(parameters)),
+            "load_versions": Field(
+                Permissive(),
+                is_required=False,
+                description="Version to load per Kedro dataset name, as `kedro run --load-versions`.",
+            ),
+        },
+        description="Kedro catalog, hooks and parameters of the run (`params` as `kedro run --params`).",
+    )
+
+
+def filter_pipeline(
+    pipelines: Mapping[str, Pipeline], job_name: str, options: PipelineOptions
+) -> Pipeline:
+    """The job's pipeline, filtered as ``kedro run`` would filter it.
+
+    Parameters
+    ----------
+    pipelines : Mapping of str to Pipeline
+        The registered pipelines (``options.pipeline_name`` is known to be one of them).
+    job_name : str
+        The job, named in errors.
+    options : PipelineOptions
+        Pipeline name and filters.
+
+    Returns
+    -------
+    Pipeline
+    """
+    pipeline = pipelines[options.pipeline_name]
+    filters = options.filter_kwargs()
+    if not filters:
+        return pipeline
+    try:
+        return pipeline.filter(**filters)
+    except ValueError as exc:
+        raise KedroDagsterConfigError(
+            f"Job '{job_name}': filtering pipeline '{options.pipeline_name}' with {filters} "
+            f"fails: {exc} Fix the job's 'pipeline' filters.",
+            key=("jobs", job_name, "pipeline"),
+        ) from None
+
+
+class PipelineTranslator:
+    """Builds one Dagster job per ``jobs`` entry from a filtered Kedro pipeline.
+
+    Parameters
+    ----------
+    project_path : Path
+        Root of the Kedro project.
+    env : str
+        Kedro environment.
+    pipelines : Mapping of str to Pipeline
+        The registered pipelines.
+    parameters : Mapping
+        The project's parameters in ``env``.
+    catalog : CatalogTranslator
+        Dataset records.
+    nodes : NodeTranslator
+        The shared node ops.
+    """
+
+    def __init__(
+        self,
+        *,
+        project_path: Path,
+        env: str,
+        pipelines: Mapping[str, Pipeline],
+        parameters: Mapping[str, Any],
+        catalog: CatalogTranslator,
+        nodes: NodeTranslator,
+    ) -> None:
+        self._project_path = project_path
+        self._env = env
+        self._pipelines = pipelines
+        self._parameters = parameters
+        self._catalog = catalog
+        self._nodes = nodes
+
+    def check_memory_inputs(self, job_name: str, pipeline: Pipeline) -> None:
+        """Refuse a job whose nodes read a MemoryDataset no node of the job writes."""
+        for name in sorted(pipeline.inputs()):
+            if is_parameter(name) or not self._catalog.is_ephemeral(name):
+                continue
+            readers = sorted(n.name for n in pipeline.only_nodes_with_inputs(name).nodes)
+            raise KedroDagsterConfigError(
+                f"Job '{job_name}': node(s) {', '.join(repr(r) for r in readers)} read "
+                f"'{name}', a MemoryDataset that no node of the job writes, so it would be "
+                f"empty. Declare '{name}' in the catalog (persist it) or widen the job's "
+                "pipeline filters to include the node that produces it.",
+                key=("jobs", job_name, "pipeline"),
+            )
+
+    def run_params(self, options: PipelineOptions) -> dict[str, Any]:
+        """The job's entries of Kedro's ``run_params`` (pipeline and filters)."""
+        params: dict[str, Any] = {"pipeline_names": [options.pipeline_name]}
+        for field_name, key in _RUN_PARAM_KEYS.items():
+            params[key] = getattr(options, field_name)
+        return params
+
+    def _tags(self, job_name: str, options: PipelineOptions) -> dict[str, str]:
+        return {
+            ENV_TAG: self._env,
+            PIPELINE_TAG: options.pipeline_name,
+            FILTERS_TAG: json.dumps(options.filter_kwargs(), sort_keys=True),
+            JOB_TAG: job_name,
+        }
+
+    def to_job(
+        self,
+        job_name: str,
+        options: JobOptions,
+        pipeline: Pipeline,
+        *,
+        executor_def: ExecutorDefinition,
+        memory_io_manager: IOManagerDefinition,
+        io_managers: Mapping[str, IOManagerDefinition],
+        logger_defs: Mapping[str, LoggerDefinition] | None = None,
+    ) -> JobDefinition:
+        """The Dagster job running ``pipeline``.
+
+        Parameters
+        ----------
+        job_name : str
+            Job name (validated).
+        options : JobOptions
+            The ``jobs`` entry.
+        pipeline : Pipeline
+            The filtered pipeline (see :meth:`filter_pipeline`).
+        executor_def : ExecutorDefinition
+            The job's executor.
+        memory_io_manager : IOManagerDefinition
+            Storage of the job's MemoryDatasets (memory or run-scoped files).
+        io_managers : Mapping of str to IOManagerDefinition
+            IO manager of each persisted dataset, by resource key (created once, shared).
+        logger_defs : Mapping, optional
+            Extra loggers.
+
+        Returns
+        -------
+        JobDefinition
+        """
+        self.check_memory_inputs(job_name, pipeline)
+        nodes = pipeline.nodes
+        start_name = f"{job_name}__before_pipeline_run"
+        end_name = f"{job_name}__after_pipeline_run"
+
+        produced: dict[str, tuple[str, str]] = {}
+        op_defs = []
+        for node in nodes:
+            op_def = self._nodes.get_op(node)
+            op_defs.append(op_def)
+            for output in node.outputs:
+                produced[strip_transcoding(output)] = (op_def.name, arg_name(output))
+
+        dependencies: dict[str, dict[str, Any]] = {}
+        for node, op_def in zip(nodes, op_defs, strict=True):
+            node_deps: dict[str, Any] = {}
+            for name in node.inputs:
+                source = produced.get(strip_transcoding(name))
+                if source is not None and not is_parameter(name):
+                    node_deps[arg_name(name)] = DependencyDefinition(*source)
+            if not node_deps:
+                node_deps[START_INPUT] = DependencyDefinition(start_name, _START_OUTPUT)
+            dependencies[op_def.name] = node_deps
+        dependencies[end_name] = {
+            _END_INPUT: MultiDependencyDefinition(
+                [DependencyDefinition(op_def.name, DONE_OUTPUT) for op_def in op_defs]
+            )
+        }
+
+        start_op = op(
+            name=start_name,
+            out={_START_OUTPUT: Out(Nothing)},
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            description="Kedro hooks before the first node: after_context_created, "
+            "after_catalog_created, before_pipeline_run.",
+        )(StartCompute(pipeline))
+        end_op = op(
+            name=end_name,
+            ins={_END_INPUT: In(Nothing)},
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            description="Kedro hook after every node: after_pipeline_run.",
+        )(EndCompute(pipeline))
+
+        used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
+        params = used_parameters(self._parameters, used)
+        job_io_managers = {
+            key: io_managers[key]
+            for name in used
+            if not is_parameter(name) and (key := io_manager_key(name)) in io_managers
+        }
+        graph = GraphDefinition(
+            name=job_name,
+            node_defs=[start_op, *op_defs, end_op],
+            dependencies=dependencies,
+            description=options.description
+            or f"Kedro pipeline '{options.pipeline.pipeline_name}'",
+        )
+        return graph.to_job(
+            resource_defs={
+                KEDRO_RUN_RESOURCE: kedro_run_resource(
+                    self._project_path, self._env, params, self.run_params(options.pipeline)
+                ),
+                MEMORY_IO_MANAGER: memory_io_manager,
+                **job_io_managers,
+            },
+            executor_def=executor_def,
+            logger_defs=dict(logger_defs) if logger_defs else None,
+            tags=self._tags(job_name, options.pipeline),
+        )

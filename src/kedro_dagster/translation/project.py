@@ -1,0 +1,274 @@
+"""The whole translation: a Kedro project and its ``dagster.yml`` to one ``dagster.Definitions``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition
+from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+
+from kedro_dagster.config import KedroDagsterConfig, load_config
+from kedro_dagster.constants import KEDRO_RUN_RESOURCE
+from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.project import KedroProject
+from kedro_dagster.runtime.io_managers import memory_io_manager
+from kedro_dagster.runtime.ops import is_parameter
+from kedro_dagster.translation.catalog import CatalogTranslator, io_manager_key, strip_transcoding
+from kedro_dagster.translation.executors import ExecutorCreator
+from kedro_dagster.translation.loggers import LoggerCreator
+from kedro_dagster.translation.nodes import NodeTranslator
+from kedro_dagster.translation.params import used_parameters
+from kedro_dagster.translation.pipelines import (
+    PipelineTranslator,
+    filter_pipeline,
+    kedro_run_resource,
+)
+from kedro_dagster.translation.schedules import ScheduleCreator
+from kedro_dagster.utils import format_node_name
+
+__all__ = ["KedroProjectTranslator"]
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_PIPELINE = "__default__"
+_INVALID_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _group_name(name: str) -> str:
+    return _INVALID_GROUP_CHARS.sub("_", name)
+
+
+def _default_loggers() -> dict[str, LoggerDefinition]:
+    from dagster._loggers import default_loggers
+
+    return dict(default_loggers())
+
+
+class KedroProjectTranslator:
+    """Translates a Kedro project into Dagster definitions.
+
+    Parameters
+    ----------
+    project_path : str or Path, optional
+        Root of the Kedro project; the current directory by default.
+    env : str, optional
+        Kedro environment; ``KEDRO_ENV`` or the project's default run env when unset.
+    catalog_translator_class : type, optional
+        A :class:`CatalogTranslator` subclass, to customize asset specs.
+
+    Examples
+    --------
+    In ``definitions.py``::
+
+        defs = KedroProjectTranslator(project_path=Path(__file__).parents[2]).to_definitions()
+    """
+
+    def __init__(
+        self,
+        project_path: str | Path | None = None,
+        env: str | None = None,
+        *,
+        catalog_translator_class: type[CatalogTranslator] = CatalogTranslator,
+    ) -> None:
+        self.project_path = Path(project_path or Path.cwd())
+        self.env = env
+        self.catalog_translator_class = catalog_translator_class
+
+    def to_definitions(self) -> Definitions:
+        """Read the project once and build every asset, job, schedule and resource.
+
+        Returns
+        -------
+        Definitions
+        """
+        project = KedroProject.load(self.project_path, self.env)
+        config = load_config(project)
+        return _Translation(project, config, self.catalog_translator_class).definitions()
+
+
+class _Translation:
+    """One translation run; holds the shared state so each step is linear in nodes."""
+
+    def __init__(
+        self,
+        project: KedroProject,
+        config: KedroDagsterConfig,
+        catalog_translator_class: type[CatalogTranslator],
+    ) -> None:
+        self.project = project
+        self.config = config
+        self.catalog = catalog_translator_class(project.catalog)
+        self.executors = ExecutorCreator()
+        self.schedules = ScheduleCreator()
+        self.loggers = LoggerCreator()
+
+    def definitions(self) -> Definitions:
+        project, config = self.project, self.config
+        pipelines = project.pipelines
+        job_pipelines: dict[str, Pipeline] = {}
+
+        # Filter once per job; ops are then shared by every job containing the node.
+        for job_name, job in config.jobs.items():
+            job_pipelines[job_name] = filter_pipeline(pipelines, job_name, job.pipeline)
+
+        deployed = self._deployed_nodes(job_pipelines.values())
+        producers = self._producers(deployed)
+        self._check_name_clashes(deployed)
+        groups = self._node_groups(pipelines, deployed)
+        nodes = NodeTranslator(self.catalog, producers, groups.get)
+        pipeline_translator = PipelineTranslator(
+            project_path=project.project_path,
+            env=project.env,
+            pipelines=pipelines,
+            parameters=project.parameters,
+            catalog=self.catalog,
+            nodes=nodes,
+        )
+
+        logger_defs = {
+            name: self.loggers.create(name, options) for name, options in config.loggers.items()
+        }
+        io_managers = {
+            io_manager_key(name): self.catalog.io_manager(self.catalog.dataset(name))
+            for name in self._persisted_datasets(deployed)
+        }
+        jobs: list[JobDefinition] = []
+        schedules = []
+        for job_name, job in config.jobs.items():
+            executor = config.executor(job.executor or "in_process")
+            assert executor is not None  # checked by the config loader
+            job_loggers = (
+                {**_default_loggers(), **{n: logger_defs[n] for n in job.loggers}}
+                if job.loggers
+                else None
+            )
+            job_def = pipeline_translator.to_job(
+                job_name,
+                job,
+                job_pipelines[job_name],
+                executor_def=self.executors.create(executor),
+                memory_io_manager=memory_io_manager(executor.in_process),
+                io_managers=io_managers,
+                logger_defs=job_loggers,
+            )
+            jobs.append(job_def)
+            if job.schedule:
+                schedules.append(
+                    self.schedules.create(job_def, job.schedule, config.schedules[job.schedule])
+                )
+
+        assets: list[Any] = [a for node in deployed.values() if (a := nodes.get_asset(node))]
+        assets.extend(self._external_assets(deployed, producers, groups))
+        resources: dict[str, Any] = dict(io_managers)
+        resources[KEDRO_RUN_RESOURCE] = kedro_run_resource(
+            project.project_path,
+            project.env,
+            used_parameters(
+                project.parameters, {i for node in deployed.values() for i in node.inputs}
+            ),
+        )
+        logger.debug(
+            "Translated %d nodes into %d jobs and %d asset definitions",
+            len(deployed),
+            len(jobs),
+            len(assets),
+        )
+        return Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=resources)
+
+    @staticmethod
+    def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
+        """Every node of every job, once, in a stable (topological, then job) order."""
+        deployed: dict[str, Node] = {}
+        for pipeline in pipelines:
+            for node in pipeline.nodes:
+                deployed.setdefault(node.name, node)
+        return deployed
+
+    @staticmethod
+    def _producers(deployed: Mapping[str, Node]) -> dict[str, Node]:
+        producers: dict[str, Node] = {}
+        for node in deployed.values():
+            for output in node.outputs:
+                key = strip_transcoding(output)
+                other = producers.setdefault(key, node)
+                if other is not node:
+                    raise KedroDagsterConfigError(
+                        f"Dataset '{key}' is written by two nodes, '{other.name}' and "
+                        f"'{node.name}', of the deployed pipelines. A dataset must have one "
+                        "producer; rename one of the outputs.",
+                    )
+        return producers
+
+    def _check_name_clashes(self, deployed: Mapping[str, Node]) -> None:
+        """Two Kedro names mapping to one Dagster name are an error naming both."""
+        op_names: dict[str, str] = {}
+        for name in deployed:
+            other = op_names.setdefault(format_node_name(name), name)
+            if other != name:
+                raise KedroDagsterConfigError(
+                    f"Nodes '{other}' and '{name}' both map to the Dagster op name "
+                    f"'{format_node_name(name)}'. Rename one of them.",
+                )
+        assets: dict[str, str] = {}
+        for name in self._all_datasets(deployed):
+            asset = self.catalog.dataset(name).asset_name
+            other = assets.setdefault(asset, strip_transcoding(name))
+            if other != strip_transcoding(name):
+                raise KedroDagsterConfigError(
+                    f"Datasets '{other}' and '{name}' both map to the Dagster asset name "
+                    f"'{asset}'. Rename one of them.",
+                )
+
+    @staticmethod
+    def _all_datasets(deployed: Mapping[str, Node]) -> list[str]:
+        names: dict[str, None] = {}
+        for node in deployed.values():
+            for name in (*node.inputs, *node.outputs):
+                if not is_parameter(name):
+                    names[name] = None
+        return list(names)
+
+    def _persisted_datasets(self, deployed: Mapping[str, Node]) -> list[str]:
+        return [n for n in self._all_datasets(deployed) if not self.catalog.is_ephemeral(n)]
+
+    @staticmethod
+    def _node_groups(
+        pipelines: Mapping[str, Pipeline], deployed: Mapping[str, Node]
+    ) -> dict[str, str]:
+        """Default asset group of each node: the first registered pipeline holding it."""
+        groups: dict[str, str] = {}
+        for name, pipeline in pipelines.items():
+            if name == _DEFAULT_PIPELINE:
+                continue
+            group = _group_name(name)
+            for node in pipeline.nodes:
+                groups.setdefault(node.name, group)
+        for node in deployed.values():
+            if node.name not in groups:
+                groups[node.name] = _group_name(node.namespace.split(".")[0]) if node.namespace else "default"
+        return groups
+
+    def _external_assets(
+        self,
+        deployed: Mapping[str, Node],
+        producers: Mapping[str, Node],
+        groups: Mapping[str, str],
+    ) -> list[AssetSpec]:
+        """Persisted datasets read but never written by the deployed nodes."""
+        specs: dict[str, AssetSpec] = {}
+        for node in deployed.values():
+            for name in node.inputs:
+                if is_parameter(name) or strip_transcoding(name) in producers:
+                    continue
+                spec = self.catalog.dataset(name)
+                if spec.ephemeral or spec.asset_name in specs:
+                    continue
+                specs[spec.asset_name] = self.catalog.asset_spec(
+                    name, group_name=groups.get(node.name)
+                )
+        return list(specs.values())
