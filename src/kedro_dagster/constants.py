@@ -12,6 +12,7 @@ __all__ = [
     "METADATA_PREFIX",
     "PIPELINE_TAG",
     "START_INPUT",
+    "START_OUTPUT",
 ]
 
 #: Prefix of every tag and metadata key kedro-dagster writes.
@@ -30,4 +31,5 @@ MEMORY_IO_MANAGER = "kedro_memory_io_manager"
 
 #: Nothing-typed wiring of node ops: after the job's start op, before its end op.
 START_INPUT = "_kedro_start"
+START_OUTPUT = "_kedro_started"
 DONE_OUTPUT = "_kedro_done"

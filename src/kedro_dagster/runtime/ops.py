@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import Output
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
-from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE
+from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 
 __all__ = ["AssetNodeCompute", "EndCompute", "NodeCompute", "StartCompute", "is_parameter", "node_of"]
 
@@ -21,8 +21,7 @@ def is_parameter(dataset_name: str) -> bool:
 
 def node_of(op_def: Any) -> Node | None:
     """The Kedro node an op definition runs, or ``None`` for other ops."""
-    compute = getattr(getattr(op_def, "compute_fn", None), "decorated_fn", None)
-    return getattr(compute, "node", None)
+    return getattr(getattr(op_def, "compute_fn", None), "node", None)
 
 
 def _run_resource(context: Any) -> Any:
@@ -30,7 +29,7 @@ def _run_resource(context: Any) -> Any:
 
 
 class NodeCompute:
-    """Op body running one Kedro node in a job.
+    """Op body running one Kedro node in a job (an ``OpDefinition`` compute function).
 
     Parameters
     ----------
@@ -56,7 +55,7 @@ class NodeCompute:
                 inputs[name] = run.load(name, self.node)
         return inputs
 
-    def __call__(self, context, **loaded: Any):  # type: ignore[no-untyped-def]
+    def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         run = _run_resource(context)
         outputs = run.run_node(self.node, self._inputs(run, loaded))
@@ -102,7 +101,7 @@ class AssetNodeCompute(NodeCompute):
             cache.update(run.run_node(producer, inputs))
         return cache[dataset_name]
 
-    def __call__(self, context, **loaded: Any):  # type: ignore[no-untyped-def]
+    def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Recompute memory inputs, run the node, emit its persisted outputs."""
         run = _run_resource(context)
         inputs = self._inputs(run, loaded)
@@ -122,7 +121,7 @@ class StartCompute:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
 
-    def __call__(self, context):  # type: ignore[no-untyped-def]
+    def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context)
         kedro_context = run.context
@@ -138,6 +137,7 @@ class StartCompute:
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
         )
+        yield Output(None, START_OUTPUT)
 
 
 class EndCompute:
@@ -146,9 +146,10 @@ class EndCompute:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
 
-    def __call__(self, context):  # type: ignore[no-untyped-def]
+    def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
         run = _run_resource(context)
         run.hooks.after_pipeline_run(
             run_params=run.run_params, run_result={}, pipeline=self.pipeline, catalog=run.catalog
         )
+        yield from ()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +37,15 @@ def is_ephemeral_class(cls: type) -> bool:
 def strip_transcoding(name: str) -> str:
     """``table@pandas`` -> ``table``: transcoded datasets are one asset."""
     return name.split(_TRANSCODING_SEP, 1)[0]
+
+
+@lru_cache(maxsize=None)
+def _is_kedro_datasets_subpackage(name: str) -> bool:
+    """Whether ``kedro_datasets.<name>`` exists, found without importing it."""
+    try:
+        return importlib.util.find_spec(f"kedro_datasets.{name}") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def io_manager_key(dataset_name: str) -> str:
@@ -118,15 +129,30 @@ class CatalogTranslator:
     def __init__(self, catalog: Any) -> None:
         self._catalog = catalog
         self._specs: dict[str, DatasetSpec] = {}
-        self._classes: dict[Any, type] = {}
+        self._classes: dict[Any, tuple[str, bool]] = {}
 
-    def _dataset_class(self, config: Mapping[str, Any]) -> type:
-        type_key = config.get("type")
-        cached = self._classes.get(type_key)
-        if cached is None:
-            cached, _ = parse_dataset_definition(dict(config))
-            self._classes[type_key] = cached
-        return cached
+    def _type_info(self, type_value: Any) -> tuple[str, bool]:
+        """Full class path and ephemerality of a catalog ``type``, importing as little as possible.
+
+        Short kedro-datasets types (``pandas.CSVDataset``) resolve without importing their module:
+        kedro-datasets has no in-memory-only dataset, and importing e.g. pyarrow in every Dagster
+        process just to learn that would dominate load time. Other types are imported.
+        """
+        cached = self._classes.get(type_value)
+        if cached is not None:
+            return cached
+        info: tuple[str, bool] | None = None
+        if isinstance(type_value, str):
+            head = type_value.split(".", 1)[0]
+            if head == "kedro_datasets":
+                info = (type_value, False)
+            elif "." in type_value and _is_kedro_datasets_subpackage(head):
+                info = (f"kedro_datasets.{type_value}", False)
+        if info is None:
+            cls, _ = parse_dataset_definition({"type": type_value})
+            info = (f"{cls.__module__}.{cls.__qualname__}", is_ephemeral_class(cls))
+        self._classes[type_value] = info
+        return info
 
     def dataset(self, name: str) -> DatasetSpec:
         """The record of dataset ``name``; factories and runtime patterns are resolved."""
@@ -138,7 +164,7 @@ class CatalogTranslator:
         if config is None:
             config = resolver.resolve_pattern(name)
         try:
-            cls = self._dataset_class(config)
+            type_path, ephemeral = self._type_info(config.get("type"))
         except Exception as exc:
             raise KedroDagsterConfigError(
                 f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
@@ -149,8 +175,8 @@ class CatalogTranslator:
         spec = DatasetSpec(
             name=name,
             asset_name=format_dataset_name(strip_transcoding(name)),
-            type=f"{cls.__module__}.{cls.__qualname__}",
-            ephemeral=is_ephemeral_class(cls),
+            type=type_path,
+            ephemeral=ephemeral,
             metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
             filepath=str(filepath) if filepath is not None else None,
         )

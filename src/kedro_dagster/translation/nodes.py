@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from dagster import (
-    AssetIn,
     AssetKey,
-    AssetOut,
     AssetsDefinition,
+    BetaWarning,
     CodeReferencesMetadataValue,
     In,
     LocalFileCodeReference,
     Nothing,
     OpDefinition,
     Out,
-    multi_asset,
-    op,
 )
 from kedro.pipeline.node import Node
 
@@ -51,11 +49,17 @@ def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
         code = func.__code__
     except (AttributeError, ValueError):
         return None
-    return CodeReferencesMetadataValue(
-        code_references=[
-            LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
-        ]
-    )
+    # Code references are a Dagster beta API: its warning would repeat at every load of every
+    # Dagster process and tell users nothing they can act on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        return CodeReferencesMetadataValue(
+            code_references=[
+                LocalFileCodeReference(
+                    file_path=code.co_filename, line_number=code.co_firstlineno
+                )
+            ]
+        )
 
 
 def _unique_args(node: Node, names: list[str]) -> dict[str, str]:
@@ -129,14 +133,17 @@ class NodeTranslator:
             )
         outs[DONE_OUTPUT] = Out(Nothing)
         compute = NodeCompute(node, input_args, {name: arg for arg, name in output_args.items()})
-        op_def = op(
+        # OpDefinition with a plain compute function: no signature inspection or docstring
+        # parsing per op, which the @op decorator would pay for every node at every load.
+        op_def = OpDefinition(
+            compute_fn=compute,
             name=self.op_name(node),
             ins=ins,
-            out=outs,
+            outs=outs,
             required_resource_keys={KEDRO_RUN_RESOURCE},
             tags=self._op_tags(node),
             description=f"Kedro node '{node.name}'",
-        )(compute)
+        )
         self._ops[node.name] = op_def
         return op_def
 
@@ -173,36 +180,45 @@ class NodeTranslator:
             return None
         group = self._group_of_node(node.name)
         code_ref = _code_reference(node)
-        outs: dict[str, AssetOut] = {}
         output_args = _unique_args(node, persisted)
+        outs: dict[str, Out] = {}
+        keys_by_output: dict[str, AssetKey] = {}
+        groups: dict[str, str | None] = {}
+        descriptions: dict[str, str] = {}
+        metadata_by_output: dict[str, dict[str, Any]] = {}
+        tags_by_output: dict[str, dict[str, str]] = {}
         for arg, name in output_args.items():
             spec = catalog.asset_spec(name, group_name=group)
             metadata = dict(spec.metadata or {})
             metadata[f"{METADATA_PREFIX}/node"] = node.name
             if code_ref is not None:
                 metadata["dagster/code_references"] = code_ref
-            outs[arg] = AssetOut(
-                key=spec.key,
-                description=spec.description,
-                group_name=spec.group_name,
-                io_manager_key=io_manager_key(name),
-                metadata=metadata,
-                kinds=set(spec.kinds) or None,
-                tags=dict(spec.tags) or None,
-            )
-        ins: dict[str, AssetIn] = {}
+            outs[arg] = Out(io_manager_key=io_manager_key(name))
+            keys_by_output[arg] = spec.key
+            groups[arg] = spec.group_name
+            if spec.description:
+                descriptions[arg] = spec.description
+            metadata_by_output[arg] = metadata
+            # Kinds are stored by Dagster as `dagster/kind/<kind>` tags.
+            tags_by_output[arg] = {**spec.tags, **{f"dagster/kind/{k}": "" for k in spec.kinds}}
+
+        ins: dict[str, In] = {}
+        keys_by_input: dict[str, AssetKey] = {}
         input_args: dict[str, str] = {}
         deps: set[AssetKey] = set()
         for arg, name in _unique_args(node, self._dataset_inputs(node)).items():
             if catalog.is_ephemeral(name):
                 deps |= self.persisted_roots(name)
                 continue
-            ins[arg] = AssetIn(
-                key=catalog.dataset(name).asset_key, input_manager_key=io_manager_key(name)
-            )
+            ins[arg] = In(input_manager_key=io_manager_key(name))
+            keys_by_input[arg] = catalog.dataset(name).asset_key
             input_args[arg] = name
-        own_keys = {out.key for out in outs.values()}
-        deps -= {asset_in.key for asset_in in ins.values()} | own_keys
+        # Lineage through MemoryDatasets: ordering-only inputs on the persisted roots.
+        deps -= set(keys_by_input.values()) | set(keys_by_output.values())
+        for index, key in enumerate(sorted(deps, key=lambda k: k.to_user_string())):
+            arg = f"_kedro_dep_{index}"
+            ins[arg] = In(Nothing)
+            keys_by_input[arg] = key
         compute = AssetNodeCompute(
             node,
             input_args,
@@ -210,12 +226,21 @@ class NodeTranslator:
             producers=self._producers,
             is_ephemeral=catalog.is_ephemeral,
         )
-        return multi_asset(
+        op_def = OpDefinition(
+            compute_fn=compute,
             name=self.op_name(node) + _ASSET_OP_SUFFIX,
-            outs=outs,
             ins=ins,
-            deps=sorted(deps, key=lambda k: k.to_user_string()) or None,
+            outs=outs,
             required_resource_keys={KEDRO_RUN_RESOURCE},
-            op_tags=self._op_tags(node),
+            tags=self._op_tags(node),
             description=f"Kedro node '{node.name}'",
-        )(compute)
+        )
+        return AssetsDefinition.from_op(
+            op_def,
+            keys_by_input_name=keys_by_input,
+            keys_by_output_name=keys_by_output,
+            group_names_by_output_name=groups,
+            descriptions_by_output_name=descriptions,
+            metadata_by_output_name=metadata_by_output,
+            tags_by_output_name=tags_by_output,
+        )

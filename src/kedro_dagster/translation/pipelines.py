@@ -18,10 +18,10 @@ from dagster import (
     LoggerDefinition,
     MultiDependencyDefinition,
     Nothing,
+    OpDefinition,
     Out,
     Permissive,
     ResourceDefinition,
-    op,
 )
 from kedro.pipeline import Pipeline
 
@@ -35,6 +35,7 @@ from kedro_dagster.constants import (
     MEMORY_IO_MANAGER,
     PIPELINE_TAG,
     START_INPUT,
+    START_OUTPUT,
 )
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.ops import EndCompute, StartCompute, is_parameter
@@ -50,7 +51,6 @@ from kedro_dagster.translation.params import config_field, used_parameters
 
 __all__ = ["PipelineTranslator", "filter_pipeline", "kedro_run_resource"]
 
-_START_OUTPUT = "result"
 _END_INPUT = "nodes_done"
 
 #: ``PipelineOptions`` field -> key of Kedro's ``run_params`` hook argument.
@@ -250,7 +250,7 @@ class PipelineTranslator:
                 if source is not None and not is_parameter(name):
                     node_deps[arg_name(name)] = DependencyDefinition(*source)
             if not node_deps:
-                node_deps[START_INPUT] = DependencyDefinition(start_name, _START_OUTPUT)
+                node_deps[START_INPUT] = DependencyDefinition(start_name, START_OUTPUT)
             dependencies[op_def.name] = node_deps
         dependencies[end_name] = {
             _END_INPUT: MultiDependencyDefinition(
@@ -258,19 +258,22 @@ class PipelineTranslator:
             )
         }
 
-        start_op = op(
+        start_op = OpDefinition(
+            compute_fn=StartCompute(pipeline),
             name=start_name,
-            out={_START_OUTPUT: Out(Nothing)},
+            outs={START_OUTPUT: Out(Nothing)},
             required_resource_keys={KEDRO_RUN_RESOURCE},
             description="Kedro hooks before the first node: after_context_created, "
             "after_catalog_created, before_pipeline_run.",
-        )(StartCompute(pipeline))
-        end_op = op(
+        )
+        end_op = OpDefinition(
+            compute_fn=EndCompute(pipeline),
             name=end_name,
             ins={_END_INPUT: In(Nothing)},
+            outs={},
             required_resource_keys={KEDRO_RUN_RESOURCE},
             description="Kedro hook after every node: after_pipeline_run.",
-        )(EndCompute(pipeline))
+        )
 
         used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
         params = used_parameters(self._parameters, used)

@@ -162,23 +162,34 @@ class _Translation:
                     self.schedules.create(job_def, job.schedule, config.schedules[job.schedule])
                 )
 
-        assets: list[Any] = [a for node in deployed.values() if (a := nodes.get_asset(node))]
-        assets.extend(self._external_assets(deployed, producers, groups))
-        resources: dict[str, Any] = dict(io_managers)
-        resources[KEDRO_RUN_RESOURCE] = kedro_run_resource(
+        # Each asset is bound to the few resources it uses: binding the whole set of IO
+        # managers to every asset (Definitions-level resources) costs assets x datasets.
+        asset_run = kedro_run_resource(
             project.project_path,
             project.env,
             used_parameters(
                 project.parameters, {i for node in deployed.values() for i in node.inputs}
             ),
         )
+        assets: list[Any] = []
+        for node in deployed.values():
+            asset = nodes.get_asset(node)
+            if asset is None:
+                continue
+            needed = {
+                key: io_managers[key]
+                for name in (*node.inputs, *node.outputs)
+                if (key := io_manager_key(name)) in io_managers
+            }
+            assets.append(asset.with_resources({KEDRO_RUN_RESOURCE: asset_run, **needed}))
+        assets.extend(self._external_assets(deployed, producers, groups))
         logger.debug(
             "Translated %d nodes into %d jobs and %d asset definitions",
             len(deployed),
             len(jobs),
             len(assets),
         )
-        return Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=resources)
+        return Definitions(assets=assets, jobs=jobs, schedules=schedules)
 
     @staticmethod
     def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
