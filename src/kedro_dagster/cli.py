@@ -39,13 +39,18 @@ def _jobs_yaml(pipeline_names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _registered_pipelines(project_path: Path, env: str | None) -> list[str]:
+def _registered_pipelines(project_path: Path) -> list[str]:
+    """The registered pipeline names (they do not depend on the Kedro environment)."""
     try:
-        from kedro_dagster.project import KedroProject
+        from kedro.framework.project import pipelines
+        from kedro.framework.startup import bootstrap_project
 
-        return list(KedroProject.load(project_path, env).pipelines)
+        bootstrap_project(project_path)
+        return list(pipelines)
     except Exception as exc:  # init must work on a project whose pipelines do not load yet
-        click.secho(f"Could not list pipelines ({exc}); writing a __default__ job only.", fg="yellow")
+        click.secho(
+            f"Could not list pipelines ({exc}); writing a __default__ job only.", fg="yellow"
+        )
         return ["__default__"]
 
 
@@ -65,9 +70,49 @@ def commands() -> None:
     """Kedro-Dagster commands."""
 
 
-@commands.group(name="dagster")
+class _DgPassthroughGroup(click.Group):
+    """Our commands first; any other name runs the ``dg`` command of that name in the project."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        return _dg_command(cmd_name)
+
+
+def _dg_command(name: str) -> click.Command:
+    @click.command(
+        name=name,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+        help=f"Run `dg {name}` in this Kedro project.",
+    )
+    @click.option("--env", "-e", default=None, help="Kedro environment (sets KEDRO_ENV).")
+    @click.argument("dg_args", nargs=-1, type=click.UNPROCESSED)
+    @click.pass_obj
+    def run_dg(metadata: Any, env: str | None, dg_args: tuple[str, ...]) -> None:
+        project_path = Path(metadata.project_path)
+        environ = dev_environment(project_path, env, source_dir=Path(metadata.source_dir))
+        completed = subprocess.run(
+            [_dg_executable(), name, *dg_args], env=environ, cwd=project_path, check=False
+        )
+        sys.exit(completed.returncode)
+
+    return run_dg
+
+
+def _dg_executable() -> str:
+    candidate = Path(sys.executable).parent / "dg"
+    return str(candidate) if candidate.exists() else "dg"
+
+
+@commands.group(name="dagster", cls=_DgPassthroughGroup)
 def dagster_commands() -> None:
-    """Deploy and run the Kedro project on Dagster."""
+    """Deploy and run the Kedro project on Dagster.
+
+    Besides the commands below, `kedro dagster <dg command> [ARGS]` runs any `dg` command
+    (`launch`, `list defs`, `check defs`...) inside the project.
+    """
 
 
 @dagster_commands.command()
@@ -85,7 +130,7 @@ def init(metadata: Any, env: str | None, force: bool) -> None:
     from kedro.framework.project import settings
 
     dagster_yml = project_path / settings.CONF_SOURCE / conf_env / "dagster.yml"
-    pipeline_names = _registered_pipelines(project_path, env)
+    pipeline_names = _registered_pipelines(project_path)
     _write(
         dagster_yml,
         _template("dagster.yml.tmpl").substitute(jobs=_jobs_yaml(pipeline_names)),
@@ -106,9 +151,18 @@ def init(metadata: Any, env: str | None, force: bool) -> None:
     )
 
 
-def dev_environment(project_path: Path, env: str | None) -> dict[str, str]:
-    """Environment of ``kedro dagster dev``: ``DAGSTER_HOME`` (created) and ``KEDRO_ENV``."""
+def dev_environment(
+    project_path: Path, env: str | None, source_dir: Path | None = None
+) -> dict[str, str]:
+    """Environment of Dagster processes started for the project.
+
+    ``DAGSTER_HOME`` (created, SQLite storage), ``KEDRO_ENV`` and, so that Dagster can import
+    the project package, its source folder on ``PYTHONPATH``.
+    """
     environ = dict(os.environ)
+    if source_dir is not None:
+        paths = [str(source_dir), *filter(None, [environ.get("PYTHONPATH")])]
+        environ["PYTHONPATH"] = os.pathsep.join(paths)
     home = Path(environ.get("DAGSTER_HOME") or project_path / _DEFAULT_DAGSTER_HOME).resolve()
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"
@@ -162,9 +216,7 @@ def dev(metadata: Any, env: str | None, host: str, port: int, log_level: str) ->
     project_path = Path(metadata.project_path)
     definitions = Path(metadata.source_dir) / metadata.package_name / "definitions.py"
     if not definitions.is_file():
-        raise click.ClickException(
-            f"{definitions} does not exist: run `kedro dagster init` first."
-        )
+        raise click.ClickException(f"{definitions} does not exist: run `kedro dagster init` first.")
     environ = dev_environment(project_path, env)
     click.echo(f"DAGSTER_HOME={environ['DAGSTER_HOME']}")
     completed = subprocess.run(

@@ -41,7 +41,7 @@ def _in_dagster_run() -> bool:
     return True
 
 
-def getLogger(name: str | None = None) -> logging.Logger:  # noqa: N802 (mirrors logging.getLogger)
+def getLogger(name: str | None = None) -> logging.Logger:
     """A logger that writes to the Dagster run's event log when called inside a run.
 
     Parameters

@@ -41,7 +41,7 @@ def resolve_env(env: str | None) -> str:
     return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "local")
 
 
-class _RedactedCredentials(dict):  # type: ignore[type-arg]
+class _RedactedCredentials(dict[str, str]):
     """Credentials that resolve to a placeholder: translation never holds secrets."""
 
     def __missing__(self, key: str) -> str:
@@ -97,7 +97,11 @@ class KedroProject:
         resolved_env = resolve_env(env)
         conf_source = path / settings.CONF_SOURCE
         if not (conf_source / resolved_env).is_dir():
-            known = [p.name for p in conf_source.iterdir() if p.is_dir()] if conf_source.is_dir() else []
+            known = (
+                [p.name for p in conf_source.iterdir() if p.is_dir()]
+                if conf_source.is_dir()
+                else []
+            )
             raise KedroDagsterConfigError(
                 f"Kedro environment '{resolved_env}' does not exist: create "
                 f"'{conf_source / resolved_env}' or pick another with --env / KEDRO_ENV."

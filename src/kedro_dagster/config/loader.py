@@ -45,7 +45,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
                 continue
             annotation = field.annotation
             args = getattr(annotation, "__args__", ())
-            models = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+            models = [
+                a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
+            ]
             current = models[0] if models else None
         if current is None:
             return []
@@ -65,7 +67,9 @@ def _error_from_validation(exc: ValidationError, files: list[Path]) -> KedroDags
             allowed = _allowed_keys(KedroDagsterConfig, loc)
             hint = did_you_mean(loc[-1], allowed) if allowed else ""
             known = f" Allowed keys here: {', '.join(allowed)}." if allowed else ""
-            messages.append(f"'{where}': unknown key '{loc[-1]}'.{hint}{known} Remove or rename it.")
+            messages.append(
+                f"'{where}': unknown key '{loc[-1]}'.{hint}{known} Remove or rename it."
+            )
         elif error["type"] == "missing":
             messages.append(f"'{where}': required key is missing; add it.")
         else:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 __all__ = [
-    "EXECUTOR_OPTIONS",
     "BUILTIN_EXECUTORS",
+    "EXECUTOR_OPTIONS",
     "BaseExecutorOptions",
     "DockerExecutorOptions",
     "ExecutorOptions",
@@ -87,9 +87,7 @@ class PipelineOptions(_Options):
     def filter_kwargs(self) -> dict[str, list[str]]:
         """The filters that are set, as keyword arguments of ``Pipeline.filter``."""
         return {
-            name: value
-            for name in self.FILTER_FIELDS
-            if (value := getattr(self, name)) is not None
+            name: value for name in self.FILTER_FIELDS if (value := getattr(self, name)) is not None
         }
 
 
@@ -256,9 +254,7 @@ class ExecutorOptions(_Options):
     @property
     def options(self) -> BaseExecutorOptions:
         """The options of the chosen kind."""
-        return next(
-            opts for kind in EXECUTOR_OPTIONS if (opts := getattr(self, kind)) is not None
-        )
+        return next(opts for kind in EXECUTOR_OPTIONS if (opts := getattr(self, kind)) is not None)
 
 
 #: Executors every job can name without declaring them.

@@ -23,7 +23,7 @@ def _ensure_bootstrapped(project_path: Path) -> Any:
     from kedro.framework.startup import _get_project_metadata
 
     metadata = _get_project_metadata(project_path)
-    if kedro_project.PACKAGE_NAME != metadata.package_name:
+    if metadata.package_name != kedro_project.PACKAGE_NAME:
         metadata = bootstrap_project(project_path)
     return metadata
 

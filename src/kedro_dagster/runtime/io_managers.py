@@ -9,11 +9,11 @@ from dagster import (
     AssetMaterialization,
     InputContext,
     IOManager,
+    IOManagerDefinition,
     OutputContext,
     fs_io_manager,
     mem_io_manager,
 )
-from dagster import IOManagerDefinition
 
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.runtime.ops import node_of
@@ -76,7 +76,9 @@ class KedroDatasetIOManager(IOManager):
         return self.run.load(self.dataset_name, node_of(context.op_def))
 
     @classmethod
-    def definition(cls, dataset_name: str, asset_name: str, description: str) -> IOManagerDefinition:
+    def definition(
+        cls, dataset_name: str, asset_name: str, description: str
+    ) -> IOManagerDefinition:
         """An IO manager definition for one dataset, using the ``kedro_run`` resource."""
 
         def init(init_context: Any) -> KedroDatasetIOManager:

@@ -11,7 +11,14 @@ from kedro.pipeline.node import Node
 
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 
-__all__ = ["AssetNodeCompute", "EndCompute", "NodeCompute", "StartCompute", "is_parameter", "node_of"]
+__all__ = [
+    "AssetNodeCompute",
+    "EndCompute",
+    "NodeCompute",
+    "StartCompute",
+    "is_parameter",
+    "node_of",
+]
 
 
 def is_parameter(dataset_name: str) -> bool:
@@ -49,7 +56,9 @@ class NodeCompute:
         self.output_args = dict(output_args)
 
     def _inputs(self, run: Any, loaded: Mapping[str, Any]) -> dict[str, Any]:
-        inputs = {self.input_args[arg]: value for arg, value in loaded.items() if arg in self.input_args}
+        inputs = {
+            self.input_args[arg]: value for arg, value in loaded.items() if arg in self.input_args
+        }
         for name in self.node.inputs:
             if is_parameter(name):
                 inputs[name] = run.load(name, self.node)

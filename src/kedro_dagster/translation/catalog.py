@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -39,7 +39,7 @@ def strip_transcoding(name: str) -> str:
     return name.split(_TRANSCODING_SEP, 1)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _is_kedro_datasets_subpackage(name: str) -> bool:
     """Whether ``kedro_datasets.<name>`` exists, found without importing it."""
     try:

@@ -7,14 +7,13 @@ from typing import Any
 
 from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
 
-from kedro_dagster.errors import KedroDagsterConfigError
-
 from kedro_dagster.config.models import (
     BaseExecutorOptions,
     DockerExecutorOptions,
     InProcessExecutorOptions,
     MultiprocessExecutorOptions,
 )
+from kedro_dagster.errors import KedroDagsterConfigError
 
 __all__ = ["ExecutorCreator"]
 

@@ -55,9 +55,7 @@ def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
         warnings.simplefilter("ignore", BetaWarning)
         return CodeReferencesMetadataValue(
             code_references=[
-                LocalFileCodeReference(
-                    file_path=code.co_filename, line_number=code.co_firstlineno
-                )
+                LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
             ]
         )
 

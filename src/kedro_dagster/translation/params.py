@@ -65,9 +65,7 @@ def config_field(value: Any) -> Field:
     if isinstance(value, Mapping):
         if not value:
             return Field(Permissive(), default_value={}, is_required=False)
-        return Field(
-            Shape({str(k): config_field(v) for k, v in value.items()}), is_required=False
-        )
+        return Field(Shape({str(k): config_field(v) for k, v in value.items()}), is_required=False)
     scalar = _scalar_type(value)
     if scalar is float:
         # Let users type 1 where the default is 1.0.

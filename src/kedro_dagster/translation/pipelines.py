@@ -91,10 +91,11 @@ def kedro_run_resource(
             "load_versions": Field(
                 Permissive(),
                 is_required=False,
-                description="Version to load per Kedro dataset name, as `kedro run --load-versions`.",
+                description="Version to load per Kedro dataset, as `kedro run --load-versions`.",
             ),
         },
-        description="Kedro catalog, hooks and parameters of the run (`params` as `kedro run --params`).",
+        description="Kedro catalog, hooks and parameters of the run "
+        "(`params` act as `kedro run --params`).",
     )
 
 
@@ -286,8 +287,7 @@ class PipelineTranslator:
             name=job_name,
             node_defs=[start_op, *op_defs, end_op],
             dependencies=dependencies,
-            description=options.description
-            or f"Kedro pipeline '{options.pipeline.pipeline_name}'",
+            description=options.description or f"Kedro pipeline '{options.pipeline.pipeline_name}'",
         )
         return graph.to_job(
             resource_defs={

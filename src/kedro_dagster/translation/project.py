@@ -261,7 +261,9 @@ class _Translation:
                 groups.setdefault(node.name, group)
         for node in deployed.values():
             if node.name not in groups:
-                groups[node.name] = _group_name(node.namespace.split(".")[0]) if node.namespace else "default"
+                groups[node.name] = (
+                    _group_name(node.namespace.split(".")[0]) if node.namespace else "default"
+                )
         return groups
 
     def _external_assets(

@@ -1,0 +1,144 @@
+"""Shared fixtures: real Kedro projects on disk, real `kedro run`, real Dagster runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "spaceflights"
+BIN = Path(sys.executable).parent
+KEDRO = str(BIN / "kedro")
+
+_VERSION_DIR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
+_OUTPUT_IGNORE = shutil.ignore_patterns(".dagster_home", "__pycache__", "sessions", ".telemetry")
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    """Copy a Kedro project without generated outputs (raw inputs kept)."""
+    shutil.copytree(src, dest, ignore=_OUTPUT_IGNORE)
+    data = dest / "data"
+    if data.is_dir():
+        for folder in data.iterdir():
+            if folder.is_dir() and folder.name != "01_raw":
+                for item in folder.iterdir():
+                    if item.name != ".gitkeep":
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+    (dest / ".telemetry").write_text("consent: false\n")
+    return dest
+
+
+def persisted_outputs(project: Path) -> dict[str, bytes]:
+    """Every file a run wrote under data/ (raw inputs excluded), version folders normalized."""
+    outputs: dict[str, bytes] = {}
+    data = project / "data"
+    for path in sorted(data.rglob("*")):
+        if not path.is_file() or path.name == ".gitkeep":
+            continue
+        rel = path.relative_to(data).as_posix()
+        if rel.startswith("01_raw/"):
+            continue
+        outputs[_VERSION_DIR.sub("<version>", rel)] = path.read_bytes()
+    return outputs
+
+
+def subprocess_env(dagster_home: Path | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("KEDRO_ENV", None)
+    env["PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", "")
+    if dagster_home is not None:
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        env["DAGSTER_HOME"] = str(dagster_home)
+    env.update(extra)
+    return env
+
+
+def run(
+    cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}) in {cwd}\n"
+            f"--- stdout (tail) ---\n{result.stdout[-6000:]}\n"
+            f"--- stderr (tail) ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kedro run` with the given CLI filters."""
+    return run([KEDRO, "run", *args], cwd=project, env=subprocess_env())
+
+
+def dagster_launch(
+    project: Path, job: str, dagster_home: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a job through Dagster (`kedro dagster launch`, i.e. `dg launch`) in a SQLite instance."""
+    return run(
+        [KEDRO, "dagster", "launch", "--job", job, *args],
+        cwd=project,
+        env=subprocess_env(dagster_home),
+    )
+
+
+def write_dagster_yml(project: Path, config: dict, env: str = "base") -> None:
+    path = project / "conf" / env / "dagster.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def runs_in(dagster_home: Path) -> list:
+    """The runs recorded in a DAGSTER_HOME instance, newest first."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        return list(instance.get_runs())
+
+
+def materialized_assets(dagster_home: Path, run_id: str) -> set[str]:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        entries = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        return {e.dagster_event.asset_key.to_user_string() for e in entries if e.dagster_event}
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Callable[[str], Path]:
+    """Factory of fresh copies of the spaceflights example."""
+
+    def make(name: str) -> Path:
+        return copy_project(EXAMPLE, tmp_path / name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def generated_100(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated project of 100 nodes in 10 namespaces, with our definitions.py."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.generate_project import generate_project
+    finally:
+        sys.path.remove(str(REPO))
+    root = generate_project(tmp_path_factory.mktemp("gen") / "bench_project", 100)
+    (root / ".telemetry").write_text("consent: false\n")
+    run([KEDRO, "dagster", "init"], cwd=root, env=subprocess_env())
+    return root
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Iterator[Path]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    yield home

@@ -1,0 +1,58 @@
+"""Every public name of DESIGN.md imports from the package."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+TOP_LEVEL = [
+    "KedroProjectTranslator",
+    "CatalogTranslator",
+    "NodeTranslator",
+    "PipelineTranslator",
+    "ExecutorCreator",
+    "ScheduleCreator",
+    "LoggerCreator",
+    "DagsterPartitionedDataset",
+    "DagsterNothingDataset",
+    "dagster_colored_formatter",
+    "dagster_json_formatter",
+    "dagster_rich_formatter",
+    "PipelineOptions",
+    "ScheduleOptions",
+    "ExecutorOptions",
+    "InProcessExecutorOptions",
+    "MultiprocessExecutorOptions",
+    "DockerExecutorOptions",
+]
+QUALIFIED = [
+    ("kedro_dagster.logging", "getLogger"),
+    ("kedro_dagster.utils", "format_dataset_name"),
+    ("kedro_dagster.utils", "format_node_name"),
+    ("kedro_dagster.utils", "unformat_asset_name"),
+    ("kedro_dagster.datasets", "DagsterPartitionedDataset"),
+    ("kedro_dagster.datasets", "DagsterNothingDataset"),
+]
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_top_level_name(name: str) -> None:
+    import kedro_dagster
+
+    assert getattr(kedro_dagster, name) is not None
+    assert name in kedro_dagster.__all__
+
+
+@pytest.mark.parametrize(("module", "name"), QUALIFIED)
+def test_qualified_name(module: str, name: str) -> None:
+    assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_import_is_lazy() -> None:
+    """`import kedro_dagster` (done by Kedro's CLI for plugins) must not import Dagster."""
+    code = "import sys, kedro_dagster; print('dagster' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
