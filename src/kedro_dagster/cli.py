@@ -174,26 +174,12 @@ def dev_environment(
     return environ
 
 
-def dev_command(
-    definitions: Path, project_path: Path, host: str, port: int, log_level: str
-) -> list[str]:
-    """The ``dagster dev`` command line serving ``definitions`` (webserver and daemon)."""
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-f",
-        str(definitions),
-        "-d",
-        str(project_path),
-        "-h",
-        host,
-        "-p",
-        str(port),
-        "--log-level",
-        log_level,
-    ]
+def dev_command(host: str, port: int, log_level: str) -> list[str]:
+    """The ``dg dev`` command line serving the project (webserver and daemon).
+
+    Run from the project root, where ``dg.toml`` names the definitions module.
+    """
+    return [_dg_executable(), "dev", "--host", host, "--port", str(port), "--log-level", log_level]
 
 
 @dagster_commands.command()
@@ -217,10 +203,14 @@ def dev(metadata: Any, env: str | None, host: str, port: int, log_level: str) ->
     definitions = Path(metadata.source_dir) / metadata.package_name / "definitions.py"
     if not definitions.is_file():
         raise click.ClickException(f"{definitions} does not exist: run `kedro dagster init` first.")
-    environ = dev_environment(project_path, env)
+    environ = dev_environment(project_path, env, source_dir=Path(metadata.source_dir))
     click.echo(f"DAGSTER_HOME={environ['DAGSTER_HOME']}")
+    if not (project_path / "dg.toml").is_file():
+        raise click.ClickException(
+            f"{project_path / 'dg.toml'} does not exist: run `kedro dagster init` first."
+        )
     completed = subprocess.run(
-        dev_command(definitions, project_path, host, port, log_level),
+        dev_command(host, port, log_level),
         env=environ,
         cwd=project_path,
         check=False,

@@ -178,13 +178,18 @@ class MultiprocessExecutorOptions(BaseExecutorOptions):
     ----------
     max_concurrent : int, optional
         Most steps running at once; Dagster uses the CPU count when unset.
-    start_method : {"forkserver", "spawn"}, optional
-        How step processes start.
+    start_method : {"forkserver", "spawn"}
+        How step processes start. ``forkserver`` (the default) forks every step from a server
+        that has already imported Dagster, kedro-dagster and the project's pipelines.
+    preload_modules : list of str, optional
+        Modules the forkserver imports once; by default Dagster, kedro-dagster's translation
+        and the project's ``settings`` and ``pipeline_registry``.
     """
 
     kind: ClassVar[str] = "multiprocess"
     max_concurrent: PositiveInt | None = None
-    start_method: Literal["forkserver", "spawn"] | None = None
+    start_method: Literal["forkserver", "spawn"] = "forkserver"
+    preload_modules: list[str] | None = None
 
 
 class DockerExecutorOptions(MultiprocessExecutorOptions):

@@ -103,7 +103,7 @@ class _Translation:
         self.project = project
         self.config = config
         self.catalog = catalog_translator_class(project.catalog)
-        self.executors = ExecutorCreator()
+        self.executors = ExecutorCreator(project.package_name)
         self.schedules = ScheduleCreator()
         self.loggers = LoggerCreator()
 
