@@ -18,6 +18,7 @@ from kedro.config import AbstractConfigLoader, MissingConfigException
 from kedro.framework.startup import ProjectMetadata, bootstrap_project
 from kedro.pipeline import Pipeline
 
+from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.errors import KedroDagsterConfigError, did_you_mean
 
 __all__ = ["DAGSTER_CONFIG_KEY", "KedroProject", "resolve_env"]
@@ -46,6 +47,10 @@ class _RedactedCredentials(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "<redacted>"
+
+    def __bool__(self) -> bool:
+        # Kedro replaces falsy credentials by `{}`; this mapping answers every name.
+        return True
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,10 @@ class KedroProject:
                 + did_you_mean(resolved_env, known),
                 file=conf_source,
             )
-        loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=str(conf_source), env=resolved_env, **settings.CONFIG_LOADER_ARGS
-        )
+        with quiet_kedro_config_loader():
+            loader = settings.CONFIG_LOADER_CLASS(
+                conf_source=str(conf_source), env=resolved_env, **settings.CONFIG_LOADER_ARGS
+            )
         patterns = getattr(loader, "config_patterns", None)
         if isinstance(patterns, dict):
             patterns.setdefault(DAGSTER_CONFIG_KEY, _DAGSTER_CONFIG_PATTERNS)
@@ -144,11 +150,21 @@ class KedroProject:
     def read_config(self, key: str) -> dict[str, Any]:
         """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``."""
         try:
-            return dict(self.config_loader[key])
-        except MissingConfigException:
+            with quiet_kedro_config_loader():
+                return dict(self.config_loader[key])
+        except (MissingConfigException, KeyError):
             return {}
-        except KeyError:
-            return {}
+        except Exception as exc:  # a malformed file: say which one, not omegaconf's traceback
+            files = " + ".join(str(f) for f in self.config_files(key)) or f"{key}.yml"
+            hint = (
+                " dagster.yml must be a mapping with the sections jobs, executors, schedules, "
+                "loggers."
+                if key == DAGSTER_CONFIG_KEY
+                else ""
+            )
+            raise KedroDagsterConfigError(
+                f"Cannot read the '{key}' configuration: {exc}.{hint}", file=files
+            ) from None
 
     @cached_property
     def dagster_config(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io.core import VERSION_FORMAT, generate_timestamp
 from kedro.pipeline.node import Node
 
+from kedro_dagster._compat import quiet_kedro_config_loader
+
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run"]
 
 logger = logging.getLogger(__name__)
@@ -137,12 +139,13 @@ class KedroRunContext:
         _register_hooks(hook_manager, settings.HOOKS)
         _register_hooks_entry_points(hook_manager, settings.DISABLE_HOOKS_FOR_PLUGINS)
 
-        config_loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=str(path / settings.CONF_SOURCE),
-            env=env,
-            runtime_params=runtime_params,
-            **settings.CONFIG_LOADER_ARGS,
-        )
+        with quiet_kedro_config_loader():
+            config_loader = settings.CONFIG_LOADER_CLASS(
+                conf_source=str(path / settings.CONF_SOURCE),
+                env=env,
+                runtime_params=runtime_params,
+                **settings.CONFIG_LOADER_ARGS,
+            )
 
         def make_context(manager: Any) -> Any:
             return settings.CONTEXT_CLASS(
@@ -157,11 +160,15 @@ class KedroRunContext:
         save_version = save_version or generate_timestamp()
         # The catalog is built by a context whose hooks are silenced: `after_catalog_created`
         # belongs to the job's start op, once per run, not to every step process.
-        catalog = make_context(_NullPluginManager())._get_catalog(
-            catalog_class=settings.DATA_CATALOG_CLASS,
-            save_version=save_version,
-            load_versions=load_versions,
-        )
+        with quiet_kedro_config_loader():
+            catalog = make_context(_NullPluginManager())._get_catalog(
+                catalog_class=settings.DATA_CATALOG_CLASS,
+                save_version=save_version,
+                load_versions=load_versions,
+            )
+            conf_catalog = _convert_paths_to_absolute_posix(
+                project_path=path, conf_dictionary=config_loader["catalog"]
+            )
         context = make_context(hook_manager)
         record = {
             "run_id": run_id,
@@ -182,9 +189,6 @@ class KedroRunContext:
             "only_missing_outputs": False,
         }
         record.update(run_params or {})
-        conf_catalog = _convert_paths_to_absolute_posix(
-            project_path=path, conf_dictionary=config_loader["catalog"]
-        )
         return cls(
             run_id=run_id,
             context=context,
