@@ -192,3 +192,66 @@ def test_not_a_kedro_project(tmp_path: Path) -> None:
     result = translate(tmp_path / "empty")
     assert result.returncode != 0
     assert "No Kedro project here" in result.stderr
+
+
+def test_materializations_carry_run_metadata(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", "mat_project")
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    home = tmp_path / "home"
+    dagster_launch(project, "__default__", home)
+    (dagster_run,) = runs_in(home)
+
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        entries = instance.all_logs(
+            dagster_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        )
+    by_asset = {
+        e.dagster_event.asset_key.to_user_string(): e.dagster_event.event_specific_data.materialization
+        for e in entries
+    }
+    assert set(by_asset) == {"table", "summary"}
+    metadata = by_asset["table"].metadata
+    assert metadata["row_count"].value == 3
+    assert metadata["columns"].value == "value, scaled"
+    assert metadata["path"].value.endswith("data/table.csv")
+    assert metadata["kedro/dataset"].value == "table"
+
+
+TRANSCODED_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+from {package}.nodes import make_table
+
+
+def count_lines(text: str) -> str:
+    return str(len(text.strip().splitlines()))
+
+
+def register_pipelines():
+    p = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table@pandas", name="make_table"),
+        node(count_lines, "table@text", "line_count", name="count_lines"),
+    ])
+    return {{"__default__": p}}
+"""
+
+
+def test_transcoded_datasets_are_one_asset(tmp_path: Path) -> None:
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "table@pandas": {"type": "pandas.CSVDataset", "filepath": "data/table.csv"},
+        "table@text": {"type": "text.TextDataset", "filepath": "data/table.csv"},
+        "line_count": {"type": "text.TextDataset", "filepath": "data/line_count.txt"},
+    }
+    project = make_project(
+        tmp_path / "p", "transcode_project", catalog=catalog, registry=TRANSCODED_REGISTRY
+    )
+    assets = describe(project)["assets"]
+    assert set(assets) == {"raw", "table", "line_count"}
+    assert assets["line_count"]["deps"] == ["table"]
+
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    dagster_launch(project, "__default__", tmp_path / "home")
+    # count_lines ran after make_table wrote the file: header + 3 rows.
+    assert (project / "data/line_count.txt").read_text() == "4"
