@@ -207,10 +207,10 @@ def test_materializations_carry_run_metadata(tmp_path: Path) -> None:
         entries = instance.all_logs(
             dagster_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
         )
-    by_asset = {
-        e.dagster_event.asset_key.to_user_string(): e.dagster_event.event_specific_data.materialization
-        for e in entries
-    }
+    by_asset = {}
+    for entry in entries:
+        event = entry.dagster_event
+        by_asset[event.asset_key.to_user_string()] = event.event_specific_data.materialization
     assert set(by_asset) == {"table", "summary"}
     metadata = by_asset["table"].metadata
     assert metadata["row_count"].value == 3

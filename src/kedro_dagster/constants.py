@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DATASET_METADATA_KEY",
     "DONE_OUTPUT",
     "ENV_TAG",
     "FILTERS_TAG",
@@ -28,6 +29,9 @@ JOB_TAG = "kedro/job"
 KEDRO_RUN_RESOURCE = "kedro_run"
 #: IO manager of MemoryDatasets (kept in memory or in run-scoped storage, per executor).
 MEMORY_IO_MANAGER = "kedro_memory_io_manager"
+
+#: Metadata key naming the Kedro dataset of an op input or output.
+DATASET_METADATA_KEY = "kedro/dataset"
 
 #: Nothing-typed wiring of node ops: after the job's start op, before its end op.
 START_INPUT = "_kedro_start"

@@ -248,6 +248,10 @@ class KedroRunContext:
             outputs = node.run(inputs)
         except Exception as exc:
             self.hooks.on_node_error(error=exc, node=node, inputs=inputs, **hook_kwargs)
-            raise
+            from kedro_dagster.runtime.hooks import node_failure
+
+            # The Failure keeps the original exception as its cause (shown in the UI) and
+            # records its class for the run-failure sensor calling `on_pipeline_error`.
+            raise node_failure(node.name, exc) from exc
         self.hooks.after_node_run(node=node, inputs=inputs, outputs=outputs, **hook_kwargs)
         return outputs

@@ -7,18 +7,23 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetMaterialization,
+    InMemoryIOManager,
     InputContext,
     IOManager,
     IOManagerDefinition,
     OutputContext,
-    fs_io_manager,
-    mem_io_manager,
 )
+from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 
-from kedro_dagster.constants import KEDRO_RUN_RESOURCE
+from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.runtime.ops import node_of
 
-__all__ = ["KedroDatasetIOManager", "memory_io_manager", "output_metadata"]
+__all__ = [
+    "KedroDatasetIOManager",
+    "KedroMemoryIOManager",
+    "memory_io_manager",
+    "output_metadata",
+]
 
 
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
@@ -92,14 +97,66 @@ class KedroDatasetIOManager(IOManager):
         )
 
 
-def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManagerDefinition:
-    """Storage of MemoryDatasets for a job: memory in-process, run-scoped files otherwise.
+class KedroMemoryIOManager(IOManager):
+    """MemoryDatasets between steps, with the dataset hooks Kedro fires for them.
 
-    Outputs go to ``<base_dir>/<run_id>/<step>/<output>``, so a re-execution from failure finds
-    the intermediates of its parent run.
+    Parameters
+    ----------
+    storage : IOManager
+        Where values live: Dagster's in-memory manager in-process, its pickling filesystem
+        manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a re-execution
+        from failure finds its parent run's intermediates.
+    run : KedroRunContext
+        The run's Kedro context (the ``kedro_run`` resource).
     """
-    if in_process:
-        return mem_io_manager
-    if base_dir is None:
-        return fs_io_manager
-    return fs_io_manager.configured({"base_dir": base_dir})
+
+    def __init__(self, storage: IOManager, run: Any) -> None:
+        self.storage = storage
+        self.run = run
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Store a MemoryDataset between ``before/after_dataset_saved`` hooks."""
+        name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
+        node = node_of(context.op_def)
+        self.run.hooks.before_dataset_saved(dataset_name=name, data=obj, node=node)
+        self.storage.handle_output(context, obj)
+        self.run.hooks.after_dataset_saved(dataset_name=name, data=obj, node=node)
+
+    def load_input(self, context: InputContext) -> Any:
+        """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
+        name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
+        node = node_of(context.op_def)
+        self.run.hooks.before_dataset_loaded(dataset_name=name, node=node)
+        data = self.storage.load_input(context)
+        self.run.hooks.after_dataset_loaded(dataset_name=name, data=data, node=node)
+        return data
+
+
+def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManagerDefinition:
+    """Storage of a job's MemoryDatasets: memory in-process, run-scoped files otherwise.
+
+    Parameters
+    ----------
+    in_process : bool
+        Whether the job's executor runs every step in the run's process.
+    base_dir : str, optional
+        Folder (or mounted shared storage) of the run-scoped files; the instance's storage
+        directory (``$DAGSTER_HOME/storage``) by default.
+    """
+
+    def init(init_context: Any) -> KedroMemoryIOManager:
+        storage: IOManager
+        if in_process:
+            storage = InMemoryIOManager()
+        else:
+            storage = PickledObjectFilesystemIOManager(
+                base_dir=base_dir or init_context.instance.storage_directory()
+            )
+        return KedroMemoryIOManager(storage, getattr(init_context.resources, KEDRO_RUN_RESOURCE))
+
+    where = "in memory" if in_process else "in run-scoped files"
+    return IOManagerDefinition(
+        resource_fn=init,
+        required_resource_keys={KEDRO_RUN_RESOURCE},
+        description=f"Kedro MemoryDatasets, kept {where}.",
+    )

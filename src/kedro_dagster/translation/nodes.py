@@ -21,6 +21,7 @@ from dagster import (
 from kedro.pipeline.node import Node
 
 from kedro_dagster.constants import (
+    DATASET_METADATA_KEY,
     DONE_OUTPUT,
     KEDRO_RUN_RESOURCE,
     MEMORY_IO_MANAGER,
@@ -120,6 +121,7 @@ class NodeTranslator:
             ins[arg] = In(
                 input_manager_key=None if spec.ephemeral else io_manager_key(name),
                 description=f"Kedro dataset '{name}'",
+                metadata={DATASET_METADATA_KEY: name},
             )
         ins[START_INPUT] = In(Nothing)
         outs: dict[str, Out] = {}
@@ -128,6 +130,7 @@ class NodeTranslator:
             outs[arg] = Out(
                 io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
                 description=f"Kedro dataset '{name}'",
+                metadata={DATASET_METADATA_KEY: name},
             )
         outs[DONE_OUTPUT] = Out(Nothing)
         compute = NodeCompute(node, input_args, {name: arg for arg, name in output_args.items()})

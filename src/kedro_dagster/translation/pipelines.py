@@ -181,6 +181,12 @@ class PipelineTranslator:
                 key=("jobs", job_name, "pipeline"),
             )
 
+    def job_parameters(self, pipeline: Pipeline) -> dict[str, Any]:
+        """The parameter tree a job's nodes read: its launchpad config and defaults."""
+        return used_parameters(
+            self._parameters, {i for node in pipeline.nodes for i in node.inputs}
+        )
+
     def run_params(self, options: PipelineOptions) -> dict[str, Any]:
         """The job's entries of Kedro's ``run_params`` (pipeline and filters)."""
         params: dict[str, Any] = {"pipeline_names": [options.pipeline_name]}
@@ -277,7 +283,7 @@ class PipelineTranslator:
         )
 
         used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
-        params = used_parameters(self._parameters, used)
+        params = self.job_parameters(pipeline)
         job_io_managers = {
             key: io_managers[key]
             for name in used

@@ -16,10 +16,12 @@ from kedro_dagster.config import KedroDagsterConfig, load_config
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.project import KedroProject
+from kedro_dagster.runtime.hooks import PipelineErrorSensor
 from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.translation.catalog import CatalogTranslator, io_manager_key, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
+from kedro_dagster.translation.hooks import pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import used_parameters
@@ -189,7 +191,27 @@ class _Translation:
             len(jobs),
             len(assets),
         )
-        return Definitions(assets=assets, jobs=jobs, schedules=schedules)
+        sensors = []
+        if jobs:
+            sensors.append(
+                pipeline_error_sensor(
+                    jobs,
+                    PipelineErrorSensor(
+                        project.project_path,
+                        project.env,
+                        pipelines=job_pipelines,
+                        params_defaults={
+                            name: pipeline_translator.job_parameters(p)
+                            for name, p in job_pipelines.items()
+                        },
+                        run_params={
+                            name: pipeline_translator.run_params(job.pipeline)
+                            for name, job in config.jobs.items()
+                        },
+                    ),
+                )
+            )
+        return Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors)
 
     @staticmethod
     def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
