@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +17,8 @@ import pytest
 import tomllib
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "spaceflights"
-KEDRO = str(Path(sys.executable).parent / "kedro")
+from conftest import EXAMPLE, KEDRO, copy_project
+
 PACKAGE = "spaceflights"
 REGISTERED_PIPELINES = {"__default__", "data_processing", "data_science", "reporting"}
 
@@ -63,12 +61,7 @@ def _job_names(dagster_yml: Path) -> set[str]:
 def bare_project(tmp_path: Path) -> Path:
     """A copy of the example project without the files `kedro dagster init` writes."""
     project = tmp_path / "spaceflights"
-    shutil.copytree(
-        EXAMPLE,
-        project,
-        ignore=shutil.ignore_patterns(".dagster_home", "__pycache__", "sessions"),
-    )
-    (project / ".telemetry").write_text("consent: false\n")
+    copy_project(EXAMPLE, project)
     for rel in GENERATED:
         (project / rel).unlink()
     return project

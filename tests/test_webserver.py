@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,9 +22,8 @@ import pytest
 import requests
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "spaceflights"
-KEDRO = str(Path(sys.executable).parent / "kedro")
+from conftest import EXAMPLE, KEDRO, copy_project
+
 LOAD_TIMEOUT = 180.0
 
 ASSETS_QUERY = "{ assetNodes { assetKey { path } } }"
@@ -146,12 +144,7 @@ def _expected_from_kedro(project: Path) -> tuple[set[str], set[str]]:
 def served_project(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     """A copy of the example served by the real `kedro dagster dev`: (project, graphql url, log)."""
     project = tmp_path / "spaceflights"
-    shutil.copytree(
-        EXAMPLE,
-        project,
-        ignore=shutil.ignore_patterns(".dagster_home", "__pycache__", "sessions"),
-    )
-    (project / ".telemetry").write_text("consent: false\n")
+    copy_project(EXAMPLE, project)
     dagster_home = tmp_path / "dagster_home"
     port = _free_port()
     log = tmp_path / "kedro_dagster_dev.log"
