@@ -153,3 +153,37 @@ def test_guide_docker_executor_example() -> None:
         pipeline_names=PIPELINES,
     )
     assert config.executor("my_docker_executor").image == "my-custom-image:latest"
+
+
+def _factory(jobs: dict) -> object:
+    return validate_config(
+        {"jobs": jobs},
+        pipeline_names=PIPELINES,
+        files=[Path("conf/base/dagster.yml")],
+        namespaces_of=lambda name: ["data_processing", "data_science"],
+    )
+
+
+def test_job_factory_expands_one_job_per_namespace() -> None:
+    config = _factory(
+        {"{namespace}_job": {"pipeline": {"tags": ["training"]}, "executor": "multiprocess"}}
+    )
+    assert sorted(config.jobs) == ["data_processing_job", "data_science_job"]
+    job = config.jobs["data_science_job"]
+    assert job.pipeline.filter_kwargs() == {
+        "node_namespaces": ["data_science"],
+        "tags": ["training"],
+    }
+    assert job.executor == "multiprocess"
+
+
+@pytest.mark.parametrize(
+    ("jobs", "remedy"),
+    [
+        ({"{namespace}_job": {"pipeline": {"node_namespaces": ["x"]}}}, "Remove the filter"),
+        ({"{namespace}_job": {}, "data_science_job": {}}, "already defined"),
+    ],
+)
+def test_job_factory_errors(jobs: dict, remedy: str) -> None:
+    with pytest.raises(KedroDagsterConfigError, match=remedy):
+        _factory(jobs)

@@ -255,3 +255,35 @@ def test_transcoded_datasets_are_one_asset(tmp_path: Path) -> None:
     dagster_launch(project, "__default__", tmp_path / "home")
     # count_lines ran after make_table wrote the file: header + 3 rows.
     assert (project / "data/line_count.txt").read_text() == "4"
+
+
+NAMESPACED_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+from {package}.nodes import make_table, summarise
+
+
+def register_pipelines():
+    def part(ns):
+        return Pipeline(
+            [
+                node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+                node(summarise, "table", "summary", name="summarise"),
+            ],
+            namespace=ns,
+            inputs={{"raw"}},
+            parameters={{"params:factor"}},
+        )
+
+    return {{"__default__": part("alpha") + part("beta")}}
+"""
+
+
+def test_job_factory_on_a_namespaced_project(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "factory_project",
+        catalog={"raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"}},
+        registry=NAMESPACED_REGISTRY,
+        dagster={"jobs": {"{namespace}_job": {"pipeline": {"pipeline_name": "__default__"}}}},
+    )
+    assert describe(project)["jobs"] == ["__ASSET_JOB", "alpha_job", "beta_job"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +84,60 @@ def _error_from_validation(exc: ValidationError, files: list[Path]) -> KedroDags
     )
 
 
+NAMESPACE_PLACEHOLDER = "{namespace}"
+
+
+def _expand_job_factories(
+    config: KedroDagsterConfig,
+    namespaces_of: Callable[[str], list[str]],
+    where: str,
+) -> KedroDagsterConfig:
+    """Expand ``"{namespace}_job"`` entries into one job per namespace of their pipeline."""
+    if not any(NAMESPACE_PLACEHOLDER in name for name in config.jobs):
+        return config
+    jobs: dict[str, JobOptions] = {}
+    explicit = {name for name in config.jobs if NAMESPACE_PLACEHOLDER not in name}
+    for name, job in config.jobs.items():
+        if NAMESPACE_PLACEHOLDER not in name:
+            jobs[name] = job
+            continue
+        key = ("jobs", name)
+        if job.pipeline.node_namespaces:
+            raise KedroDagsterConfigError(
+                f"Job factory '{name}' sets 'node_namespaces' itself; a job named with "
+                f"'{NAMESPACE_PLACEHOLDER}' gets one namespace per job. Remove the filter.",
+                file=where,
+                key=(*key, "pipeline", "node_namespaces"),
+            )
+        namespaces = namespaces_of(job.pipeline.pipeline_name)
+        if not namespaces:
+            raise KedroDagsterConfigError(
+                f"Job factory '{name}': pipeline '{job.pipeline.pipeline_name}' has no "
+                "namespaced nodes to make jobs of. Name the job without "
+                f"'{NAMESPACE_PLACEHOLDER}' or pick a pipeline with namespaces.",
+                file=where,
+                key=key,
+            )
+        for namespace in namespaces:
+            job_name = name.replace(NAMESPACE_PLACEHOLDER, namespace)
+            if job_name in explicit or job_name in jobs:
+                raise KedroDagsterConfigError(
+                    f"Job factory '{name}' makes job '{job_name}', which is already defined. "
+                    "Rename one of them.",
+                    file=where,
+                    key=key,
+                )
+            pipeline = job.pipeline.model_copy(update={"node_namespaces": [namespace]})
+            jobs[job_name] = job.model_copy(update={"pipeline": pipeline})
+    return config.model_copy(update={"jobs": jobs})
+
+
 def validate_config(
     raw: Mapping[str, Any],
     *,
     pipeline_names: Iterable[str],
     files: list[Path] | None = None,
+    namespaces_of: Callable[[str], list[str]] | None = None,
 ) -> KedroDagsterConfig:
     """Validate a ``dagster.yml`` mapping and its cross references.
 
@@ -100,6 +149,9 @@ def validate_config(
         The registered pipelines, to check ``pipeline_name``.
     files : list of Path, optional
         The files ``raw`` comes from, named in error messages.
+    namespaces_of : Callable, optional
+        Top-level node namespaces of a pipeline, by pipeline name; expands job factories
+        (jobs named with ``{namespace}``) into one job per namespace.
 
     Returns
     -------
@@ -123,6 +175,18 @@ def validate_config(
         raise _error_from_validation(exc, files) from None
 
     pipelines = set(pipeline_names)
+    for job_name, job in config.jobs.items():
+        if job.pipeline.pipeline_name not in pipelines:
+            name = job.pipeline.pipeline_name
+            raise KedroDagsterConfigError(
+                f"Job '{job_name}' runs pipeline '{name}', which is not registered."
+                + did_you_mean(name, pipelines)
+                + f" Registered pipelines: {', '.join(sorted(pipelines))}.",
+                file=where,
+                key=("jobs", job_name, "pipeline", "pipeline_name"),
+            )
+    if namespaces_of is not None:
+        config = _expand_job_factories(config, namespaces_of, where)
     executors = set(config.executors) | set(BUILTIN_EXECUTORS)
     for job_name, job in config.jobs.items():
         key = ("jobs", job_name)
@@ -132,15 +196,6 @@ def validate_config(
                 "underscores.",
                 file=where,
                 key=key,
-            )
-        if job.pipeline.pipeline_name not in pipelines:
-            name = job.pipeline.pipeline_name
-            raise KedroDagsterConfigError(
-                f"Job '{job_name}' runs pipeline '{name}', which is not registered."
-                + did_you_mean(name, pipelines)
-                + f" Registered pipelines: {', '.join(sorted(pipelines))}.",
-                file=where,
-                key=(*key, "pipeline", "pipeline_name"),
             )
         _check_reference(job.executor, executors, "executor", "executors", where, key)
         _check_reference(job.schedule, set(config.schedules), "schedule", "schedules", where, key)
@@ -181,7 +236,17 @@ def load_config(project: Any) -> KedroDagsterConfig:
     Without any ``dagster.yml`` every registered pipeline becomes an in-process job.
     """
     files = project.config_files("dagster")
-    pipeline_names = list(project.pipelines)
+    pipelines = project.pipelines
     if not files:
-        return default_config(pipeline_names)
-    return validate_config(project.dagster_config, pipeline_names=pipeline_names, files=files)
+        return default_config(list(pipelines))
+
+    def namespaces_of(pipeline_name: str) -> list[str]:
+        nodes = pipelines[pipeline_name].nodes
+        return sorted({node.namespace.split(".")[0] for node in nodes if node.namespace})
+
+    return validate_config(
+        project.dagster_config,
+        pipeline_names=list(pipelines),
+        files=files,
+        namespaces_of=namespaces_of,
+    )
