@@ -153,6 +153,10 @@ ERROR_CASES = {
         {"dagster": ["jobs"]},
         ["dagster.yml must be a mapping"],
     ),
+    "undeclared_pipeline_input": (
+        {"catalog": {"summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"}}},
+        ["Job '__default__'", "'make_table'", "'raw'", "not declared in the catalog"],
+    ),
     "missing_memory_input": (
         {
             "dagster": {"jobs": {"only_summary": {"pipeline": {"node_names": ["summarise"]}}}},

@@ -183,6 +183,11 @@ class CatalogTranslator:
         self._specs[name] = spec
         return spec
 
+    @property
+    def declared_names(self) -> set[str]:
+        """Dataset names declared explicitly in the catalog configuration."""
+        return set(self._catalog.config_resolver.config)
+
     def is_ephemeral(self, name: str) -> bool:
         """Whether ``name`` is a MemoryDataset-like dataset (parameters are not datasets)."""
         return not is_parameter(name) and self.dataset(name).ephemeral

@@ -173,11 +173,17 @@ class PipelineTranslator:
             if is_parameter(name) or not self._catalog.is_ephemeral(name):
                 continue
             readers = sorted(n.name for n in pipeline.only_nodes_with_inputs(name).nodes)
+            declared = name in self._catalog.declared_names
+            what = (
+                f"'{name}', a MemoryDataset that no node of the job writes, so it would be empty"
+                if declared
+                else f"'{name}', which is not declared in the catalog (Kedro would make it an "
+                "empty MemoryDataset) and no node of the job writes"
+            )
             raise KedroDagsterConfigError(
-                f"Job '{job_name}': node(s) {', '.join(repr(r) for r in readers)} read "
-                f"'{name}', a MemoryDataset that no node of the job writes, so it would be "
-                f"empty. Declare '{name}' in the catalog (persist it) or widen the job's "
-                "pipeline filters to include the node that produces it.",
+                f"Job '{job_name}': node(s) {', '.join(repr(r) for r in readers)} read {what}. "
+                f"Declare '{name}' in the catalog (persist it) or widen the job's pipeline "
+                "filters to include the node that produces it.",
                 key=("jobs", job_name, "pipeline"),
             )
 
