@@ -291,3 +291,59 @@ def test_job_factory_on_a_namespaced_project(tmp_path: Path) -> None:
         dagster={"jobs": {"{namespace}_job": {"pipeline": {"pipeline_name": "__default__"}}}},
     )
     assert describe(project)["jobs"] == ["__ASSET_JOB", "alpha_job", "beta_job"]
+
+
+NOTHING_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+from {package}.nodes import make_table, summarise
+
+
+def mark_ready(raw):
+    return None
+
+
+def build(raw, ready, factor):
+    return make_table(raw, factor)
+
+
+def register_pipelines():
+    p = Pipeline([
+        node(mark_ready, "raw", "ready", name="mark_ready"),
+        node(build, ["raw", "ready", "params:factor"], "table", name="build"),
+    ])
+    return {{"__default__": p}}
+"""
+
+
+def test_nothing_dataset_orders_nodes_and_writes_nothing(tmp_path: Path) -> None:
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "ready": {
+            "type": "kedro_dagster.datasets.DagsterNothingDataset",
+            "metadata": {"description": "Nothing dataset."},
+        },
+        "table": {"type": "pandas.CSVDataset", "filepath": "data/table.csv"},
+    }
+    project = make_project(
+        tmp_path / "p", "nothing_project", catalog=catalog, registry=NOTHING_REGISTRY
+    )
+    assets = describe(project)["assets"]
+    assert assets["ready"]["description"] == "Nothing dataset."
+    assert assets["ready"]["deps"] == ["raw"]
+    assert sorted(assets["table"]["deps"]) == ["raw", "ready"]  # ordering edge in the asset graph
+
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    home = tmp_path / "home"
+    before = {p.name for p in (project / "data").iterdir()}
+    dagster_launch(project, "__default__", home)
+    assert {p.name for p in (project / "data").iterdir()} - before == {"table.csv"}
+
+    from dagster import DagsterEventType, DagsterInstance
+
+    (dagster_run,) = runs_in(home)
+    with DagsterInstance.from_config(str(home)) as instance:
+        starts = [
+            e.step_key
+            for e in instance.all_logs(dagster_run.run_id, of_type=DagsterEventType.STEP_START)
+        ]
+    assert starts.index("mark_ready") < starts.index("build")  # ordering edge in the job graph

@@ -28,10 +28,19 @@ class DagsterNothingDataset(AbstractDataset[Any, None]):
         return None
 
     def save(self, data: Any) -> None:
-        """Discard ``data``."""
+        """Discard ``data`` (replaced below by a version that also accepts ``None``)."""
 
     def _exists(self) -> bool:
         return True
 
     def _describe(self) -> dict[str, Any]:
         return {"type": "nothing"}
+
+
+def _discard(self: DagsterNothingDataset, data: Any) -> None:
+    """Discard ``data``; ``None`` included (what a node "returning nothing" gives)."""
+
+
+# Kedro wraps the `save` of every dataset subclass at class creation with a check refusing
+# `None`. A dataset that holds no data must accept it, so `save` is set after creation.
+DagsterNothingDataset.save = _discard  # type: ignore[method-assign]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dagster import Output
@@ -46,31 +46,47 @@ class NodeCompute:
         Dagster input name to Kedro dataset name, for the node's dataset inputs.
     output_args : Mapping of str to str
         Kedro dataset name to Dagster output name, for the outputs to emit.
+    direct : Iterable of str, optional
+        Datasets the op body loads and saves itself through the catalog: those of Dagster type
+        ``Nothing`` (``DagsterNothingDataset``), which carry no value between ops.
     """
 
     def __init__(
-        self, node: Node, input_args: Mapping[str, str], output_args: Mapping[str, str]
+        self,
+        node: Node,
+        input_args: Mapping[str, str],
+        output_args: Mapping[str, str],
+        direct: Iterable[str] = (),
     ) -> None:
         self.node = node
         self.input_args = dict(input_args)
         self.output_args = dict(output_args)
+        self.direct = frozenset(direct)
 
     def _inputs(self, run: Any, loaded: Mapping[str, Any]) -> dict[str, Any]:
         inputs = {
             self.input_args[arg]: value for arg, value in loaded.items() if arg in self.input_args
         }
         for name in self.node.inputs:
-            if is_parameter(name):
+            if is_parameter(name) or name in self.direct:
                 inputs[name] = run.load(name, self.node)
         return inputs
+
+    def _emit(self, run: Any, outputs: Mapping[str, Any]) -> Iterator[Output]:
+        for dataset_name in self.node.outputs:
+            if dataset_name not in self.output_args:
+                continue
+            value = outputs[dataset_name]
+            if dataset_name in self.direct:
+                run.save(dataset_name, value, self.node)
+                value = None
+            yield Output(value, self.output_args[dataset_name])
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         run = _run_resource(context)
         outputs = run.run_node(self.node, self._inputs(run, loaded))
-        for dataset_name in self.node.outputs:
-            if dataset_name in self.output_args:
-                yield Output(outputs[dataset_name], self.output_args[dataset_name])
+        yield from self._emit(run, outputs)
         yield Output(None, DONE_OUTPUT)
 
 
@@ -93,8 +109,9 @@ class AssetNodeCompute(NodeCompute):
         output_args: Mapping[str, str],
         producers: Mapping[str, Node],
         is_ephemeral: Any,
+        direct: Iterable[str] = (),
     ) -> None:
-        super().__init__(node, input_args, output_args)
+        super().__init__(node, input_args, output_args, direct)
         self.producers = producers
         self.is_ephemeral = is_ephemeral
 
@@ -119,9 +136,7 @@ class AssetNodeCompute(NodeCompute):
             if name not in inputs:
                 inputs[name] = self._compute_memory(run, name, cache)
         outputs = run.run_node(self.node, inputs)
-        for dataset_name in self.node.outputs:
-            if dataset_name in self.output_args:
-                yield Output(outputs[dataset_name], self.output_args[dataset_name])
+        yield from self._emit(run, outputs)
 
 
 class StartCompute:

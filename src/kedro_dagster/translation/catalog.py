@@ -15,6 +15,7 @@ from kedro.io import CachedDataset, MemoryDataset, SharedMemoryDataset
 from kedro.io.core import parse_dataset_definition
 
 from kedro_dagster.constants import METADATA_PREFIX
+from kedro_dagster.datasets.nothing import DagsterNothingDataset
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
@@ -72,6 +73,8 @@ class DatasetSpec:
         Fully qualified class of the dataset.
     ephemeral : bool
         Whether the dataset keeps data only in memory (``MemoryDataset`` and the like).
+    nothing : bool
+        Whether the dataset holds no data (``DagsterNothingDataset``): only an ordering edge.
     metadata : Mapping
         The catalog entry's ``metadata`` (read-only copy).
     filepath : str, optional
@@ -82,6 +85,7 @@ class DatasetSpec:
     asset_name: str
     type: str
     ephemeral: bool
+    nothing: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
     filepath: str | None = None
 
@@ -129,10 +133,10 @@ class CatalogTranslator:
     def __init__(self, catalog: Any) -> None:
         self._catalog = catalog
         self._specs: dict[str, DatasetSpec] = {}
-        self._classes: dict[Any, tuple[str, bool]] = {}
+        self._classes: dict[Any, tuple[str, bool, bool]] = {}
 
-    def _type_info(self, type_value: Any) -> tuple[str, bool]:
-        """Full class path and ephemerality of a catalog ``type``, importing as little as possible.
+    def _type_info(self, type_value: Any) -> tuple[str, bool, bool]:
+        """Class path, ephemerality and nothing-ness of a catalog ``type``, importing little.
 
         Short kedro-datasets types (``pandas.CSVDataset``) resolve without importing their module:
         kedro-datasets has no in-memory-only dataset, and importing e.g. pyarrow in every Dagster
@@ -141,16 +145,20 @@ class CatalogTranslator:
         cached = self._classes.get(type_value)
         if cached is not None:
             return cached
-        info: tuple[str, bool] | None = None
+        info: tuple[str, bool, bool] | None = None
         if isinstance(type_value, str):
             head = type_value.split(".", 1)[0]
             if head == "kedro_datasets":
-                info = (type_value, False)
+                info = (type_value, False, False)
             elif "." in type_value and _is_kedro_datasets_subpackage(head):
-                info = (f"kedro_datasets.{type_value}", False)
+                info = (f"kedro_datasets.{type_value}", False, False)
         if info is None:
             cls, _ = parse_dataset_definition({"type": type_value})
-            info = (f"{cls.__module__}.{cls.__qualname__}", is_ephemeral_class(cls))
+            info = (
+                f"{cls.__module__}.{cls.__qualname__}",
+                is_ephemeral_class(cls),
+                issubclass(cls, DagsterNothingDataset),
+            )
         self._classes[type_value] = info
         return info
 
@@ -164,7 +172,7 @@ class CatalogTranslator:
         if config is None:
             config = resolver.resolve_pattern(name)
         try:
-            type_path, ephemeral = self._type_info(config.get("type"))
+            type_path, ephemeral, nothing = self._type_info(config.get("type"))
         except Exception as exc:
             raise KedroDagsterConfigError(
                 f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
@@ -177,6 +185,7 @@ class CatalogTranslator:
             asset_name=format_dataset_name(strip_transcoding(name)),
             type=type_path,
             ephemeral=ephemeral,
+            nothing=nothing,
             metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
             filepath=str(filepath) if filepath is not None else None,
         )
@@ -187,6 +196,10 @@ class CatalogTranslator:
     def declared_names(self) -> set[str]:
         """Dataset names declared explicitly in the catalog configuration."""
         return set(self._catalog.config_resolver.config)
+
+    def is_nothing(self, name: str) -> bool:
+        """Whether ``name`` is an ordering-only ``DagsterNothingDataset``."""
+        return not is_parameter(name) and self.dataset(name).nothing
 
     def is_ephemeral(self, name: str) -> bool:
         """Whether ``name`` is a MemoryDataset-like dataset (parameters are not datasets)."""

@@ -116,8 +116,12 @@ class NodeTranslator:
         input_args = _unique_args(node, self._dataset_inputs(node))
         output_args = _unique_args(node, list(node.outputs))
         ins: dict[str, In] = {}
+        direct = [name for name in (*node.inputs, *node.outputs) if catalog.is_nothing(name)]
         for arg, name in input_args.items():
             spec = catalog.dataset(name)
+            if spec.nothing:
+                ins[arg] = In(Nothing, description=f"Kedro dataset '{name}' (no data)")
+                continue
             ins[arg] = In(
                 input_manager_key=None if spec.ephemeral else io_manager_key(name),
                 description=f"Kedro dataset '{name}'",
@@ -127,13 +131,18 @@ class NodeTranslator:
         outs: dict[str, Out] = {}
         for arg, name in output_args.items():
             spec = catalog.dataset(name)
+            if spec.nothing:
+                outs[arg] = Out(Nothing, description=f"Kedro dataset '{name}' (no data)")
+                continue
             outs[arg] = Out(
                 io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
                 description=f"Kedro dataset '{name}'",
                 metadata={DATASET_METADATA_KEY: name},
             )
         outs[DONE_OUTPUT] = Out(Nothing)
-        compute = NodeCompute(node, input_args, {name: arg for arg, name in output_args.items()})
+        compute = NodeCompute(
+            node, input_args, {name: arg for arg, name in output_args.items()}, direct
+        )
         # OpDefinition with a plain compute function: no signature inspection or docstring
         # parsing per op, which the @op decorator would pay for every node at every load.
         op_def = OpDefinition(
@@ -194,7 +203,8 @@ class NodeTranslator:
             metadata[f"{METADATA_PREFIX}/node"] = node.name
             if code_ref is not None:
                 metadata["dagster/code_references"] = code_ref
-            outs[arg] = Out(io_manager_key=io_manager_key(name))
+            nothing = catalog.is_nothing(name)
+            outs[arg] = Out(Nothing) if nothing else Out(io_manager_key=io_manager_key(name))
             keys_by_output[arg] = spec.key
             groups[arg] = spec.group_name
             if spec.description:
@@ -211,8 +221,11 @@ class NodeTranslator:
             if catalog.is_ephemeral(name):
                 deps |= self.persisted_roots(name)
                 continue
-            ins[arg] = In(input_manager_key=io_manager_key(name))
             keys_by_input[arg] = catalog.dataset(name).asset_key
+            if catalog.is_nothing(name):
+                ins[arg] = In(Nothing)
+                continue
+            ins[arg] = In(input_manager_key=io_manager_key(name))
             input_args[arg] = name
         # Lineage through MemoryDatasets: ordering-only inputs on the persisted roots.
         deps -= set(keys_by_input.values()) | set(keys_by_output.values())
@@ -226,6 +239,7 @@ class NodeTranslator:
             {name: arg for arg, name in output_args.items()},
             producers=self._producers,
             is_ephemeral=catalog.is_ephemeral,
+            direct=[n for n in (*node.inputs, *node.outputs) if catalog.is_nothing(n)],
         )
         op_def = OpDefinition(
             compute_fn=compute,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition
+from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition, fs_io_manager
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
@@ -183,6 +183,10 @@ class _Translation:
                 for name in (*node.inputs, *node.outputs)
                 if (key := io_manager_key(name)) in io_managers
             }
+            # The default IO manager, bound explicitly to every asset (one object, so assets
+            # never disagree): Dagster requires it even for Nothing-typed outputs
+            # (DagsterNothingDataset), for which it stores nothing.
+            needed["io_manager"] = fs_io_manager
             assets.append(asset.with_resources({KEDRO_RUN_RESOURCE: asset_run, **needed}))
         assets.extend(self._external_assets(deployed, producers, groups))
         logger.debug(
@@ -211,7 +215,13 @@ class _Translation:
                     ),
                 )
             )
-        return Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors)
+        return Definitions(
+            assets=assets,
+            jobs=jobs,
+            schedules=schedules,
+            sensors=sensors,
+            resources={"io_manager": fs_io_manager},
+        )
 
     @staticmethod
     def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
@@ -267,7 +277,13 @@ class _Translation:
         return list(names)
 
     def _persisted_datasets(self, deployed: Mapping[str, Node]) -> list[str]:
-        return [n for n in self._all_datasets(deployed) if not self.catalog.is_ephemeral(n)]
+        """Datasets with an IO manager: neither in memory nor ordering-only."""
+        catalog = self.catalog
+        return [
+            n
+            for n in self._all_datasets(deployed)
+            if not catalog.is_ephemeral(n) and not catalog.is_nothing(n)
+        ]
 
     @staticmethod
     def _node_groups(
