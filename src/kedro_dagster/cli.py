@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from string import Template
 from typing import Any
 
 import click
+import yaml
 
-__all__ = ["commands", "dagster_commands"]
+__all__ = ["commands", "dagster_commands", "kedro_logging_config"]
 
 _DEFAULT_DAGSTER_HOME = ".dagster_home"
 _INSTANCE_YAML = """\
@@ -80,22 +85,82 @@ class _DgPassthroughGroup(click.Group):
         return _dg_command(cmd_name)
 
 
+_LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
+_LOG_FORMATS = ["colored", "json", "rich"]
+_FORMATTER_CLASSES = {
+    "colored": "kedro_dagster.logging.DagsterColoredFormatter",
+    "json": "kedro_dagster.logging.DagsterJsonFormatter",
+    "rich": "kedro_dagster.logging.DagsterRichFormatter",
+}
+#: dg commands taking ``--log-level``/``--log-format``, when dg cannot be introspected.
+_DG_LOG_OPTION_COMMANDS = {("check", "defs"), ("dev",)}
+_CONSOLE_HANDLERS = {
+    "StreamHandler",
+    "logging.StreamHandler",
+    "kedro.logging.RichHandler",
+    "rich.logging.RichHandler",
+}
+_FORMATTER_NAME = "kedro_dagster"
+_LOG_LEVEL_HELP = (
+    "Log level of Kedro and kedro-dagster (and of the command's Dagster services when the "
+    "dg command has its own --log-level)."
+)
+_LOG_FORMAT_HELP = (
+    "Format of the console logs of Kedro and kedro-dagster (and of the command's Dagster "
+    "services when the dg command has its own --log-format)."
+)
+
+
 def _dg_command(name: str) -> click.Command:
     @click.command(
         name=name,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
         add_help_option=False,
-        help=f"Run `dg {name}` in this Kedro project.",
+        help=f"Run `dg {name}` in this Kedro project. Other arguments are passed to dg.",
     )
     @click.option("--env", "-e", default=None, help="Kedro environment (sets KEDRO_ENV).")
+    @click.option(
+        "--log-level",
+        default=None,
+        type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+        help=_LOG_LEVEL_HELP,
+    )
+    @click.option(
+        "--log-format",
+        default=None,
+        type=click.Choice(_LOG_FORMATS, case_sensitive=False),
+        help=_LOG_FORMAT_HELP,
+    )
+    @click.option("--help", "show_help", is_flag=True, help="Show this message and dg's help.")
     @click.argument("dg_args", nargs=-1, type=click.UNPROCESSED)
-    @click.pass_obj
-    def run_dg(metadata: Any, env: str | None, dg_args: tuple[str, ...]) -> None:
+    @click.pass_context
+    def run_dg(
+        ctx: click.Context,
+        env: str | None,
+        log_level: str | None,
+        log_format: str | None,
+        show_help: bool,
+        dg_args: tuple[str, ...],
+    ) -> None:
+        path = _dg_path(name, dg_args)
+        if show_help:
+            click.echo(ctx.get_help())
+            click.echo(f"\nOptions of `dg {' '.join(path)}`:\n")
+            click.echo(_dg_help(path))
+            return
+        metadata = ctx.obj
         project_path = Path(metadata.project_path)
         environ = dev_environment(project_path, env, source_dir=Path(metadata.source_dir))
-        completed = subprocess.run(
-            [_dg_executable(), name, *dg_args], env=environ, cwd=project_path, check=False
-        )
+        args = list(dg_args)
+        if _dg_has_log_options(path):
+            if log_level:
+                args += ["--log-level", log_level.lower()]
+            if log_format:
+                args += ["--log-format", log_format.lower()]
+        with _kedro_logging(environ, log_level, log_format, metadata.package_name):
+            completed = subprocess.run(
+                [_dg_executable(), name, *args], env=environ, cwd=project_path, check=False
+            )
         sys.exit(completed.returncode)
 
     return run_dg
@@ -104,6 +169,154 @@ def _dg_command(name: str) -> click.Command:
 def _dg_executable() -> str:
     candidate = Path(sys.executable).parent / "dg"
     return str(candidate) if candidate.exists() else "dg"
+
+
+def _dg_path(name: str, dg_args: tuple[str, ...]) -> list[str]:
+    """The dg command path: ``name`` and the arguments before the first option (``list defs``)."""
+    path = [name]
+    for arg in dg_args:
+        if arg.startswith("-"):
+            break
+        path.append(arg)
+    return path
+
+
+def _resolve_dg(path: list[str]) -> tuple[click.Command, click.Context] | None:
+    """The click command of dg for ``path`` (subcommands of groups followed), and its context."""
+    try:
+        from dagster_dg_cli.cli import cli as dg_cli
+    except Exception:  # dg in another environment: use its executable
+        return None
+    ctx = click.Context(dg_cli, info_name="dg")
+    command: click.Command = dg_cli
+    for part in path:
+        if not isinstance(command, click.Group):
+            break
+        sub = command.get_command(ctx, part)
+        if sub is None:
+            break
+        command = sub
+        ctx = click.Context(sub, info_name=part, parent=ctx)
+    return command, ctx
+
+
+def _dg_help(path: list[str]) -> str:
+    """The help of ``dg <path>``, plain (the rich help of dg may omit the options)."""
+    resolved = _resolve_dg(path)
+    if resolved is not None and resolved[0] is not resolved[1].find_root().command:
+        command, ctx = resolved
+        formatter = ctx.make_formatter()
+        base = click.Group if isinstance(command, click.Group) else click.Command
+        base.format_help(command, ctx, formatter)
+        return formatter.getvalue().rstrip()
+    completed = subprocess.run(
+        [_dg_executable(), *path, "--help"], capture_output=True, text=True, check=False
+    )
+    return (completed.stdout + completed.stderr).rstrip()
+
+
+def _dg_has_log_options(path: list[str]) -> bool:
+    """Whether the dg command of ``path`` has its own ``--log-level`` and ``--log-format``."""
+    resolved = _resolve_dg(path)
+    if resolved is None:
+        return any(tuple(path[: len(known)]) == known for known in _DG_LOG_OPTION_COMMANDS)
+    options = {opt for param in resolved[0].params for opt in getattr(param, "opts", [])}
+    return {"--log-level", "--log-format"} <= options
+
+
+def kedro_logging_config(
+    base: dict[str, Any], log_level: str | None, log_format: str | None, package_name: str
+) -> dict[str, Any]:
+    """Kedro's logging configuration ``base`` with the level and console format chosen.
+
+    Parameters
+    ----------
+    base : dict
+        A Kedro logging configuration (``conf/logging.yml`` or Kedro's default).
+    log_level : str, optional
+        Level of the ``kedro``, ``kedro_dagster`` and project package loggers and of the
+        console handlers.
+    log_format : str, optional
+        ``colored``, ``json`` or ``rich``: the console handlers become stream handlers with
+        the matching formatter of :mod:`kedro_dagster.logging` (file handlers are kept).
+    package_name : str
+        The project package.
+
+    Returns
+    -------
+    dict
+        The new configuration (``class`` keys only, accepted by Kedro's ``configure_logging``
+        with ``kedro_dagster`` in ``KEDRO_LOGGING_MODULE_ALLOWLIST``).
+    """
+    config = copy.deepcopy(base)
+    config.setdefault("version", 1)
+    config.setdefault("disable_existing_loggers", False)
+    handlers = config.setdefault("handlers", {}) or {}
+    config["handlers"] = handlers
+    consoles = [
+        name
+        for name, handler in handlers.items()
+        if isinstance(handler, dict) and handler.get("class") in _CONSOLE_HANDLERS
+    ]
+    if log_format:
+        formatters = config.get("formatters") or {}
+        formatters[_FORMATTER_NAME] = {"class": _FORMATTER_CLASSES[log_format.lower()]}
+        config["formatters"] = formatters
+        for name in consoles:
+            old = handlers[name]
+            new = {
+                "class": "logging.StreamHandler",
+                "formatter": _FORMATTER_NAME,
+                "stream": old.get("stream", "ext://sys.stdout"),
+            }
+            new.update({key: old[key] for key in ("level", "filters") if key in old})
+            handlers[name] = new
+        if not consoles:
+            handlers[_FORMATTER_NAME] = {
+                "class": "logging.StreamHandler",
+                "formatter": _FORMATTER_NAME,
+                "stream": "ext://sys.stdout",
+            }
+            root = config.get("root") or {}
+            root["handlers"] = [*root.get("handlers", []), _FORMATTER_NAME]
+            config["root"] = root
+            consoles = [_FORMATTER_NAME]
+    if log_level:
+        level = log_level.upper()
+        for name in consoles:
+            handlers[name]["level"] = level
+        loggers = config.get("loggers") or {}
+        for name in ("kedro", "kedro_dagster", package_name):
+            loggers[name] = {**(loggers.get(name) or {}), "level": level}
+        config["loggers"] = loggers
+    return config
+
+
+def _current_kedro_logging() -> dict[str, Any]:
+    """The logging configuration Kedro applied in this process (project's or default)."""
+    from kedro.framework.project import LOGGING
+
+    return copy.deepcopy(dict(LOGGING.data))
+
+
+@contextmanager
+def _kedro_logging(
+    environ: dict[str, str], log_level: str | None, log_format: str | None, package_name: str
+) -> Iterator[None]:
+    """Point ``KEDRO_LOGGING_CONFIG`` of ``environ`` at the configuration chosen, if any."""
+    if not (log_level or log_format):
+        yield
+        return
+    config = kedro_logging_config(_current_kedro_logging(), log_level, log_format, package_name)
+    allowlist = [m for m in environ.get("KEDRO_LOGGING_MODULE_ALLOWLIST", "").split(",") if m]
+    if "kedro_dagster" not in allowlist:
+        allowlist.append("kedro_dagster")
+    with tempfile.TemporaryDirectory(prefix="kedro_dagster_logging_") as folder:
+        path = Path(folder) / "logging.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        environ["KEDRO_LOGGING_CONFIG"] = str(path)
+        environ["KEDRO_LOGGING_MODULE_ALLOWLIST"] = ",".join(allowlist)
+        yield
 
 
 @commands.group(name="dagster", cls=_DgPassthroughGroup)
@@ -174,12 +387,23 @@ def dev_environment(
     return environ
 
 
-def dev_command(host: str, port: int, log_level: str) -> list[str]:
+def dev_command(host: str, port: int, log_level: str, log_format: str = "colored") -> list[str]:
     """The ``dg dev`` command line serving the project (webserver and daemon).
 
     Run from the project root, where ``dg.toml`` names the definitions module.
     """
-    return [_dg_executable(), "dev", "--host", host, "--port", str(port), "--log-level", log_level]
+    return [
+        _dg_executable(),
+        "dev",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        log_level,
+        "--log-format",
+        log_format,
+    ]
 
 
 @dagster_commands.command()
@@ -190,15 +414,25 @@ def dev_command(host: str, port: int, log_level: str) -> list[str]:
     "--log-level",
     default="info",
     show_default=True,
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    help="Log level of the Dagster processes.",
+    type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+    help="Log level of the Dagster processes; when given, of Kedro and kedro-dagster too.",
 )
-@click.pass_obj
-def dev(metadata: Any, env: str | None, host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--log-format",
+    default="colored",
+    show_default=True,
+    type=click.Choice(_LOG_FORMATS, case_sensitive=False),
+    help="Log format of the Dagster processes; when given, of Kedro and kedro-dagster too.",
+)
+@click.pass_context
+def dev(
+    ctx: click.Context, env: str | None, host: str, port: int, log_level: str, log_format: str
+) -> None:
     """Start the Dagster webserver and daemon on this project.
 
     DAGSTER_HOME defaults to <project>/.dagster_home (SQLite storage).
     """
+    metadata = ctx.obj
     project_path = Path(metadata.project_path)
     definitions = Path(metadata.source_dir) / metadata.package_name / "definitions.py"
     if not definitions.is_file():
@@ -209,10 +443,17 @@ def dev(metadata: Any, env: str | None, host: str, port: int, log_level: str) ->
         raise click.ClickException(
             f"{project_path / 'dg.toml'} does not exist: run `kedro dagster init` first."
         )
-    completed = subprocess.run(
-        dev_command(host, port, log_level),
-        env=environ,
-        cwd=project_path,
-        check=False,
-    )
+    default = click.core.ParameterSource.DEFAULT
+    with _kedro_logging(
+        environ,
+        log_level if ctx.get_parameter_source("log_level") != default else None,
+        log_format if ctx.get_parameter_source("log_format") != default else None,
+        metadata.package_name,
+    ):
+        completed = subprocess.run(
+            dev_command(host, port, log_level.lower(), log_format.lower()),
+            env=environ,
+            cwd=project_path,
+            check=False,
+        )
     sys.exit(completed.returncode)

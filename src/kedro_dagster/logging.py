@@ -2,12 +2,20 @@
 
 ``getLogger`` returns Dagster's logger inside a Dagster run (messages reach the run's event
 log) and a standard logger elsewhere, so node code works under ``kedro run`` and Dagster.
+A logger obtained outside a run (typically ``logger = getLogger(__name__)`` at module level)
+decides at each call: its records go to the Dagster run when one is in progress.
+
+The formatters are usable in any ``logging`` dict configuration, with ``"()"`` (the
+``dagster_*_formatter`` factories) or ``class`` (the ``Dagster*Formatter`` classes; the only
+form Kedro >= 1.3 accepts in ``conf/logging.yml``, with ``kedro_dagster`` listed in
+``KEDRO_LOGGING_MODULE_ALLOWLIST``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 __all__ = [
@@ -21,6 +29,7 @@ __all__ = [
 ]
 
 _DEFAULT_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+_RICH_FORMAT = "%(asctime)s | %(levelname)-8s | %(name)s | %(message)s"
 _COLORS = {
     logging.DEBUG: "\033[34m",
     logging.INFO: "\033[32m",
@@ -29,9 +38,14 @@ _COLORS = {
     logging.CRITICAL: "\033[1;31m",
 }
 _RESET = "\033[0m"
+#: Attributes every LogRecord has; the others were passed with ``extra=``.
+_RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def _in_dagster_run() -> bool:
+    """Whether an op or asset of a Dagster run is executing in this thread."""
+    if "dagster" not in sys.modules:  # a Dagster run has imported Dagster
+        return False
     try:
         from dagster import OpExecutionContext
 
@@ -39,6 +53,59 @@ def _in_dagster_run() -> bool:
     except Exception:
         return False
     return True
+
+
+def _dagster_logger(name: str | None) -> logging.Logger:
+    from dagster import get_dagster_logger
+
+    return get_dagster_logger(name)
+
+
+class _RunAwareLogger(logging.Logger):
+    """A logger that writes to the Dagster run in progress, else to ``logging.getLogger(name)``.
+
+    Not registered with ``logging``'s manager: levels, handlers and filters are those of the
+    logger it forwards to, looked up at each call.
+    """
+
+    def _target(self) -> logging.Logger:
+        if _in_dagster_run():
+            return _dagster_logger(self.name)
+        return logging.getLogger(self.name)
+
+    def isEnabledFor(self, level: int) -> bool:
+        return self._target().isEnabledFor(level)
+
+    def getEffectiveLevel(self) -> int:
+        return self._target().getEffectiveLevel()
+
+    def handle(self, record: logging.LogRecord) -> None:
+        self._target().handle(record)
+
+    def setLevel(self, level: int | str) -> None:
+        logging.getLogger(self.name).setLevel(level)
+
+    def addHandler(self, hdlr: logging.Handler) -> None:
+        logging.getLogger(self.name).addHandler(hdlr)
+
+    def removeHandler(self, hdlr: logging.Handler) -> None:
+        logging.getLogger(self.name).removeHandler(hdlr)
+
+    def hasHandlers(self) -> bool:
+        return self._target().hasHandlers()
+
+    def getChild(self, suffix: str) -> _RunAwareLogger:
+        return _run_aware(f"{self.name}.{suffix}")
+
+
+_run_aware_loggers: dict[str, _RunAwareLogger] = {}
+
+
+def _run_aware(name: str) -> _RunAwareLogger:
+    logger = _run_aware_loggers.get(name)
+    if logger is None:
+        logger = _run_aware_loggers.setdefault(name, _RunAwareLogger(name))
+    return logger
 
 
 def getLogger(name: str | None = None) -> logging.Logger:
@@ -52,20 +119,48 @@ def getLogger(name: str | None = None) -> logging.Logger:
     Returns
     -------
     logging.Logger
-        Dagster's logger inside a Dagster run, ``logging.getLogger(name)`` otherwise.
+        Inside a Dagster run, Dagster's logger (``dagster.get_dagster_logger(name)``): records
+        are in the run's event log and reach the run's loggers. Elsewhere a standard logger
+        named ``name`` (the root logger without a name) which, when later called inside a
+        Dagster run, writes to that run instead.
     """
     if _in_dagster_run():
-        from dagster import get_dagster_logger
+        return _dagster_logger(name)
+    if not name or name == "root":
+        return logging.getLogger()
+    return _run_aware(name)
 
-        return get_dagster_logger(name or "kedro_dagster")
-    return logging.getLogger(name)
+
+def _format(fmt: str | None, kwargs: dict[str, Any], default: str | None) -> str | None:
+    """The format string: ``fmt`` (``class`` configs) or ``format`` (``"()"`` configs)."""
+    kwargs.pop("defaults", None)
+    fmt = fmt or kwargs.pop("format", None) or default
+    if kwargs:
+        raise TypeError(f"Unexpected formatter arguments: {', '.join(sorted(kwargs))}")
+    return fmt
 
 
 class DagsterColoredFormatter(logging.Formatter):
-    """Dagster-style console lines, the level name colored per level."""
+    """Dagster-style console lines, the level name colored per level (ANSI codes).
 
-    def __init__(self, fmt: str | None = None, datefmt: str | None = None, **_: Any) -> None:
-        super().__init__(fmt or _DEFAULT_FORMAT, datefmt)
+    Parameters
+    ----------
+    fmt : str, optional
+        Format string (``format`` in a logging config); Dagster's
+        ``%(asctime)s - %(name)s - %(levelname)s - %(message)s`` by default.
+    datefmt : str, optional
+        Date format.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        validate: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_format(fmt, kwargs, _DEFAULT_FORMAT), datefmt, style, validate)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format with the level name colored."""
@@ -79,7 +174,21 @@ class DagsterColoredFormatter(logging.Formatter):
 
 
 class DagsterJsonFormatter(logging.Formatter):
-    """One JSON object per line, with the fields Dagster's JSON console logger writes."""
+    """One JSON object per line: ``timestamp``, ``name``, ``level``, ``message`` and extras.
+
+    Attributes passed with ``extra=`` (Dagster's ``dagster_meta``, a run id...) are added
+    when JSON-serializable, as their string otherwise.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        validate: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_format(fmt, kwargs, None), datefmt, style, validate)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format as JSON."""
@@ -89,33 +198,57 @@ class DagsterJsonFormatter(logging.Formatter):
             "level": record.levelname,
             "message": record.getMessage(),
         }
-        for key in ("dagster_meta", "run_id", "step_key"):
-            if hasattr(record, key):
-                payload[key] = str(getattr(record, key))
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRS and key not in payload:
+                payload[key] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
         return json.dumps(payload, default=str)
 
 
 class DagsterRichFormatter(logging.Formatter):
-    """Readable aligned columns (a plain formatter, not based on the ``rich`` library)."""
+    """Aligned columns (time, level padded to 8, logger name, message), without ``rich``.
 
-    def __init__(self, datefmt: str | None = None, **_: Any) -> None:
-        super().__init__(
-            "%(asctime)s | %(levelname)-8s | %(name)s\n    %(message)s", datefmt or "%H:%M:%S"
-        )
+    Parameters
+    ----------
+    fmt : str, optional
+        Format string; ``%(asctime)s | %(levelname)-8s | %(name)s | %(message)s`` by default.
+    datefmt : str, optional
+        Date format, ``%H:%M:%S`` by default.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        validate: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_format(fmt, kwargs, _RICH_FORMAT), datefmt or "%H:%M:%S", style, validate)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format; continuation lines of the message are indented under its first line."""
+        text = super().format(record)
+        first, _, rest = text.partition("\n")
+        if not rest:
+            return first
+        indent = " " * (len(first) - len(record.getMessage().partition("\n")[0]))
+        return "\n".join([first, *(indent + line for line in rest.split("\n"))])
 
 
 def dagster_colored_formatter(**kwargs: Any) -> logging.Formatter:
-    """Factory of :class:`DagsterColoredFormatter` for ``"()"`` in logging config."""
+    """Factory of :class:`DagsterColoredFormatter` for ``"()"`` in a logging config."""
     return DagsterColoredFormatter(**kwargs)
 
 
 def dagster_json_formatter(**kwargs: Any) -> logging.Formatter:
-    """Factory of :class:`DagsterJsonFormatter` for ``"()"`` in logging config."""
+    """Factory of :class:`DagsterJsonFormatter` for ``"()"`` in a logging config."""
     return DagsterJsonFormatter(**kwargs)
 
 
 def dagster_rich_formatter(**kwargs: Any) -> logging.Formatter:
-    """Factory of :class:`DagsterRichFormatter` for ``"()"`` in logging config."""
+    """Factory of :class:`DagsterRichFormatter` for ``"()"`` in a logging config."""
     return DagsterRichFormatter(**kwargs)

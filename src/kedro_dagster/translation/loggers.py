@@ -3,8 +3,9 @@
 Formatters and filters are declared as in ``logging.config.dictConfig``, with ``"()"`` (a
 factory called with the other keys) or ``class``. For a formatter, ``class`` with only the
 ``logging.Formatter`` keys (``format``, ``datefmt``, ``style``, ``validate``) is handled as by
-``dictConfig``; with other keys it is called with them too (``format`` given as ``fmt``), which
-``dictConfig`` would not do. A filter's ``class`` is called with the other keys.
+``dictConfig``; with other keys it is called with them too (``format`` given as ``fmt`` when
+it has no ``format`` parameter), which ``dictConfig`` would not do. A filter's ``class`` is
+called with the other keys.
 
 The handlers, formatters and filters are built when a run starts, in the run's process, and
 attached to the Python logger ``kedro_dagster.loggers.<name>`` only: the process's other
@@ -35,9 +36,7 @@ def _formatter_config(entry: dict[str, Any]) -> dict[str, Any]:
     entry = dict(entry)
     if "()" in entry or "class" not in entry or set(entry) <= _FORMATTER_CLASS_KEYS:
         return entry
-    entry["()"] = entry.pop("class")
-    if "format" in entry:
-        entry["fmt"] = entry.pop("format")
+    entry["()"] = entry.pop("class")  # dictConfig passes ``format`` as ``fmt`` if refused
     return entry
 
 

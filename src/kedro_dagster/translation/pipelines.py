@@ -46,6 +46,7 @@ from kedro_dagster.translation.catalog import (
     io_manager_key,
     strip_transcoding,
 )
+from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
 
@@ -311,5 +312,8 @@ class PipelineTranslator:
             },
             executor_def=executor_def,
             logger_defs=dict(logger_defs) if logger_defs else None,
+            # Dagster only starts the loggers a run's config names: the job's default config
+            # names Dagster's console logger and the loggers the job chose.
+            config=LoggerCreator.run_config(options.loggers) if options.loggers else None,
             tags=self._tags(job_name, options.pipeline),
         )
