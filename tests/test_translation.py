@@ -165,7 +165,7 @@ ERROR_CASES = {
                 "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
             },
         },
-        ["Job 'only_summary'", "'summarise'", "'table'", "MemoryDataset"],
+        ["dagster.yml", "Job 'only_summary'", "'summarise'", "'table'", "MemoryDataset"],
     ),
 }
 

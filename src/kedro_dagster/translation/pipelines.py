@@ -149,6 +149,8 @@ class PipelineTranslator:
         Dataset records.
     nodes : NodeTranslator
         The shared node ops.
+    config_file : str, optional
+        The ``dagster.yml`` file(s) the jobs come from, named in errors.
     """
 
     def __init__(
@@ -160,7 +162,9 @@ class PipelineTranslator:
         parameters: Mapping[str, Any],
         catalog: CatalogTranslator,
         nodes: NodeTranslator,
+        config_file: str | None = None,
     ) -> None:
+        self._config_file = config_file
         self._project_path = project_path
         self._env = env
         self._pipelines = pipelines
@@ -185,6 +189,7 @@ class PipelineTranslator:
                 f"Job '{job_name}': node(s) {', '.join(repr(r) for r in readers)} read {what}. "
                 f"Declare '{name}' in the catalog (persist it) or widen the job's pipeline "
                 "filters to include the node that produces it.",
+                file=self._config_file,
                 key=("jobs", job_name, "pipeline"),
             )
 

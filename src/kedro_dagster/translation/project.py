@@ -130,6 +130,7 @@ class _Translation:
             parameters=project.parameters,
             catalog=self.catalog,
             nodes=nodes,
+            config_file=" + ".join(str(f) for f in project.config_files("dagster")) or None,
         )
 
         logger_defs = {
