@@ -27,6 +27,11 @@ TOP_LEVEL = [
     "InProcessExecutorOptions",
     "MultiprocessExecutorOptions",
     "DockerExecutorOptions",
+    "DaskExecutorOptions",
+    "CeleryExecutorOptions",
+    "CeleryDockerExecutorOptions",
+    "K8sJobExecutorOptions",
+    "CeleryK8sJobExecutorOptions",
 ]
 QUALIFIED = [
     ("kedro_dagster.logging", "getLogger"),

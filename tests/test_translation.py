@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,3 +348,31 @@ def test_nothing_dataset_orders_nodes_and_writes_nothing(tmp_path: Path) -> None
             for e in instance.all_logs(dagster_run.run_id, of_type=DagsterEventType.STEP_START)
         ]
     assert starts.index("mark_ready") < starts.index("build")  # ordering edge in the job graph
+
+
+RETRY_SCRIPT = r"""
+import sys
+from dagster._core.definitions.dependency import NodeHandle
+from kedro_dagster import KedroProjectTranslator
+
+job = KedroProjectTranslator(sys.argv[1]).to_definitions().resolve_job_def("retried")
+policy = job.get_retry_policy_for_handle(NodeHandle("make_table", None))
+print("POLICY", policy.max_retries, policy.delay)
+"""
+
+
+def test_executor_retry_policy_applies_to_node_ops(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "retry_project",
+        dagster={
+            "executors": {
+                "retrying": {"in_process": {"retry_policy": {"max_retries": 3, "delay": 2}}}
+            },
+            "jobs": {"retried": {"executor": "retrying"}},
+        },
+    )
+    result = run(
+        [sys.executable, "-c", RETRY_SCRIPT, str(project)], cwd=project, env=subprocess_env()
+    )
+    assert "POLICY 3 2.0" in result.stdout

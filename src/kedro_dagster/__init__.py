@@ -42,6 +42,12 @@ _EXPORTS: dict[str, str] = {
     "InProcessExecutorOptions": "kedro_dagster.config",
     "MultiprocessExecutorOptions": "kedro_dagster.config",
     "DockerExecutorOptions": "kedro_dagster.config",
+    "DaskExecutorOptions": "kedro_dagster.config",
+    "CeleryExecutorOptions": "kedro_dagster.config",
+    "CeleryDockerExecutorOptions": "kedro_dagster.config",
+    "K8sJobExecutorOptions": "kedro_dagster.config",
+    "CeleryK8sJobExecutorOptions": "kedro_dagster.config",
+    "RetryPolicyOptions": "kedro_dagster.config",
     "format_dataset_name": "kedro_dagster.utils",
     "format_node_name": "kedro_dagster.utils",
     "unformat_asset_name": "kedro_dagster.utils",
@@ -66,14 +72,20 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from kedro_dagster.config import (
         BaseExecutorOptions,
+        CeleryDockerExecutorOptions,
+        CeleryExecutorOptions,
+        CeleryK8sJobExecutorOptions,
+        DaskExecutorOptions,
         DockerExecutorOptions,
         ExecutorOptions,
         InProcessExecutorOptions,
         JobOptions,
+        K8sJobExecutorOptions,
         KedroDagsterConfig,
         LoggerOptions,
         MultiprocessExecutorOptions,
         PipelineOptions,
+        RetryPolicyOptions,
         ScheduleOptions,
     )
     from kedro_dagster.datasets import DagsterNothingDataset, DagsterPartitionedDataset

@@ -22,6 +22,7 @@ from dagster import (
     Out,
     Permissive,
     ResourceDefinition,
+    RetryPolicy,
 )
 from kedro.pipeline import Pipeline
 
@@ -224,6 +225,7 @@ class PipelineTranslator:
         memory_io_manager: IOManagerDefinition,
         io_managers: Mapping[str, IOManagerDefinition],
         logger_defs: Mapping[str, LoggerDefinition] | None = None,
+        op_retry_policy: RetryPolicy | None = None,
     ) -> JobDefinition:
         """The Dagster job running ``pipeline``.
 
@@ -243,6 +245,8 @@ class PipelineTranslator:
             IO manager of each persisted dataset, by resource key (created once, shared).
         logger_defs : Mapping, optional
             Extra loggers.
+        op_retry_policy : RetryPolicy, optional
+            Retry policy of every node op (from the executor's ``retry_policy``).
 
         Returns
         -------
@@ -320,5 +324,6 @@ class PipelineTranslator:
             # Dagster only starts the loggers a run's config names: the job's default config
             # names Dagster's console logger and the loggers the job chose.
             config=LoggerCreator.run_config(options.loggers) if options.loggers else None,
+            op_retry_policy=op_retry_policy,
             tags=self._tags(job_name, options.pipeline),
         )

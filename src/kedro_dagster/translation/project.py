@@ -158,6 +158,7 @@ class _Translation:
                 memory_io_manager=memory_io_manager(executor.in_process),
                 io_managers=io_managers,
                 logger_defs=job_loggers,
+                op_retry_policy=self.executors.retry_policy(executor),
             )
             jobs.append(job_def)
             if job.schedule:
