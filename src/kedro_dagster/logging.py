@@ -140,7 +140,32 @@ def _format(fmt: str | None, kwargs: dict[str, Any], default: str | None) -> str
     return fmt
 
 
-class DagsterColoredFormatter(logging.Formatter):
+class _ConfigurableFormatter(logging.Formatter):
+    """A formatter built from ``class:`` configs (``fmt``) and ``"()"`` configs (``format``).
+
+    Subclasses set their default format and date format.
+    """
+
+    default_format: str | None = None
+    default_datefmt: str | None = None
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        validate: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            _format(fmt, kwargs, self.default_format),
+            datefmt or self.default_datefmt,
+            style,
+            validate,
+        )
+
+
+class DagsterColoredFormatter(_ConfigurableFormatter):
     """Dagster-style console lines, the level name colored per level (ANSI codes).
 
     Parameters
@@ -152,15 +177,7 @@ class DagsterColoredFormatter(logging.Formatter):
         Date format.
     """
 
-    def __init__(
-        self,
-        fmt: str | None = None,
-        datefmt: str | None = None,
-        style: Any = "%",
-        validate: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(_format(fmt, kwargs, _DEFAULT_FORMAT), datefmt, style, validate)
+    default_format = _DEFAULT_FORMAT
 
     def format(self, record: logging.LogRecord) -> str:
         """Format with the level name colored."""
@@ -173,22 +190,12 @@ class DagsterColoredFormatter(logging.Formatter):
             record.levelname = original
 
 
-class DagsterJsonFormatter(logging.Formatter):
+class DagsterJsonFormatter(_ConfigurableFormatter):
     """One JSON object per line: ``timestamp``, ``name``, ``level``, ``message`` and extras.
 
     Attributes passed with ``extra=`` (Dagster's ``dagster_meta``, a run id...) are added
     when JSON-serializable, as their string otherwise.
     """
-
-    def __init__(
-        self,
-        fmt: str | None = None,
-        datefmt: str | None = None,
-        style: Any = "%",
-        validate: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(_format(fmt, kwargs, None), datefmt, style, validate)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format as JSON."""
@@ -208,7 +215,7 @@ class DagsterJsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-class DagsterRichFormatter(logging.Formatter):
+class DagsterRichFormatter(_ConfigurableFormatter):
     """Aligned columns (time, level padded to 8, logger name, message), without ``rich``.
 
     Parameters
@@ -219,15 +226,8 @@ class DagsterRichFormatter(logging.Formatter):
         Date format, ``%H:%M:%S`` by default.
     """
 
-    def __init__(
-        self,
-        fmt: str | None = None,
-        datefmt: str | None = None,
-        style: Any = "%",
-        validate: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(_format(fmt, kwargs, _RICH_FORMAT), datefmt or "%H:%M:%S", style, validate)
+    default_format = _RICH_FORMAT
+    default_datefmt = "%H:%M:%S"
 
     def format(self, record: logging.LogRecord) -> str:
         """Format; continuation lines of the message are indented under its first line."""
