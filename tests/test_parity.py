@@ -67,3 +67,33 @@ def test_generated_100_nodes_parity(generated_100: Path, tmp_path: Path, executo
     written = persisted_outputs(tmp_path / "dagster")
     namespaces = {name.split("/")[1] for name in written if name.count("/") >= 2}
     assert len(namespaces) >= 10, sorted(written)
+
+
+def test_intermediate_storage_url_under_multiprocess(tmp_path: Path) -> None:
+    """MemoryDatasets go to the configured shared storage (an fsspec URL), parity intact."""
+    from conftest import EXAMPLE
+
+    kedro_side = copy_project(EXAMPLE, tmp_path / "kedro")
+    dagster_side = copy_project(EXAMPLE, tmp_path / "dagster")
+    shared = tmp_path / "shared"
+    write_dagster_yml(
+        dagster_side,
+        {
+            "intermediate_storage": shared.as_uri(),
+            "executors": EXECUTORS["multiprocess"],
+            "jobs": {
+                "parity": {"pipeline": {"pipeline_name": "__default__"}, "executor": "parallel"}
+            },
+        },
+    )
+    kedro_run(kedro_side)
+    home = tmp_path / "dagster_home"
+    dagster_launch(dagster_side, "parity", home)
+    assert persisted_outputs(dagster_side) == persisted_outputs(kedro_side)
+
+    (run,) = runs_in(home)
+    stored = {
+        p.relative_to(shared / run.run_id).as_posix()
+        for p in (shared / run.run_id).rglob("*.pickle")
+    }
+    assert "data_science__split_data_node/data_science__X_train.pickle" in stored, sorted(stored)

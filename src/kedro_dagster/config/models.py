@@ -832,12 +832,17 @@ class KedroDagsterConfig(_Options):
         Each entry is ``{name: {<kind>: {options}}}`` with a kind of ``EXECUTOR_OPTIONS``.
     schedules : dict of str to ScheduleOptions
     loggers : dict of str to LoggerOptions
+    intermediate_storage : str, optional
+        Where MemoryDatasets go between steps under executors that run steps in other
+        processes or machines: a local folder or an fsspec URL (``s3://bucket/prefix``), shared
+        by every worker. ``$DAGSTER_HOME/storage`` by default.
     """
 
     jobs: dict[str, JobOptions] = Field(default_factory=dict)
     executors: dict[str, ExecutorOptions] = Field(default_factory=dict)
     schedules: dict[str, ScheduleOptions] = Field(default_factory=dict)
     loggers: dict[str, LoggerOptions] = Field(default_factory=dict)
+    intermediate_storage: str | None = None
 
     @field_validator("jobs", "executors", "schedules", "loggers", mode="before")
     @classmethod

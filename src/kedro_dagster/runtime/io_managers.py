@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from dagster import (
@@ -12,8 +13,10 @@ from dagster import (
     IOManager,
     IOManagerDefinition,
     OutputContext,
+    UPathIOManager,
 )
 from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
+from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.runtime.ops import node_of
@@ -21,6 +24,7 @@ from kedro_dagster.runtime.ops import node_of
 __all__ = [
     "KedroDatasetIOManager",
     "KedroMemoryIOManager",
+    "PickleUPathIOManager",
     "memory_io_manager",
     "output_metadata",
 ]
@@ -132,6 +136,26 @@ class KedroMemoryIOManager(IOManager):
         return data
 
 
+class PickleUPathIOManager(UPathIOManager):
+    """Pickles run intermediates under a local folder or an fsspec URL (``s3://``, ``gs://``...).
+
+    Paths are ``<base>/<run_id>/<step>/<output>``, as with Dagster's filesystem IO manager, so a
+    re-execution from failure reads its parent run's intermediates.
+    """
+
+    extension: str = ".pickle"
+
+    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
+        """Pickle ``obj`` to ``path``."""
+        with path.open("wb") as file:
+            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        """Unpickle the object at ``path``."""
+        with path.open("rb") as file:
+            return pickle.load(file)
+
+
 def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManagerDefinition:
     """Storage of a job's MemoryDatasets: memory in-process, run-scoped files otherwise.
 
@@ -140,17 +164,20 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
     in_process : bool
         Whether the job's executor runs every step in the run's process.
     base_dir : str, optional
-        Folder (or mounted shared storage) of the run-scoped files; the instance's storage
-        directory (``$DAGSTER_HOME/storage``) by default.
+        Local folder or fsspec URL (``s3://bucket/prefix``...) of the run-scoped files, shared
+        by every worker of a distributed executor (``intermediate_storage`` in dagster.yml);
+        the instance's storage directory (``$DAGSTER_HOME/storage``) by default.
     """
 
     def init(init_context: Any) -> KedroMemoryIOManager:
         storage: IOManager
         if in_process:
             storage = InMemoryIOManager()
+        elif base_dir:
+            storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
             storage = PickledObjectFilesystemIOManager(
-                base_dir=base_dir or init_context.instance.storage_directory()
+                base_dir=init_context.instance.storage_directory()
             )
         return KedroMemoryIOManager(storage, getattr(init_context.resources, KEDRO_RUN_RESOURCE))
 

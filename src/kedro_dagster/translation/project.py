@@ -155,7 +155,9 @@ class _Translation:
                 job,
                 job_pipelines[job_name],
                 executor_def=self.executors.create(executor),
-                memory_io_manager=memory_io_manager(executor.in_process),
+                memory_io_manager=memory_io_manager(
+                    executor.in_process, config.intermediate_storage
+                ),
                 io_managers=io_managers,
                 logger_defs=job_loggers,
                 op_retry_policy=self.executors.retry_policy(executor),
