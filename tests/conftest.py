@@ -112,6 +112,19 @@ def materialized_assets(dagster_home: Path, run_id: str) -> set[str]:
         return {e.dagster_event.asset_key.to_user_string() for e in entries if e.dagster_event}
 
 
+def assert_parity(expected: dict[str, bytes], project: Path, home: Path, job: str) -> str:
+    """The Dagster side wrote exactly `expected`, its only run succeeded, with materializations."""
+    actual = persisted_outputs(project)
+    assert sorted(actual) == sorted(expected)
+    different = [name for name in expected if actual[name] != expected[name]]
+    assert not different, f"outputs differ between kedro run and Dagster: {different}"
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert dagster_run.tags["kedro/job"] == job
+    assert materialized_assets(home, dagster_run.run_id)
+    return dagster_run.run_id
+
+
 @pytest.fixture
 def example_copy(tmp_path: Path) -> Callable[[str], Path]:
     """Factory of fresh copies of the spaceflights example."""

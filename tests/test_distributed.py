@@ -25,12 +25,11 @@ from conftest import (
     BIN,
     EXAMPLE,
     REPO,
+    assert_parity,
     copy_project,
     dagster_launch,
     kedro_run,
-    materialized_assets,
     persisted_outputs,
-    runs_in,
     subprocess_env,
     write_dagster_yml,
 )
@@ -144,18 +143,6 @@ def _dagster_side(tmp_path: Path, executor: dict) -> tuple[Path, Path]:
     return project, home
 
 
-def _assert_parity(expected: dict[str, bytes], project: Path, home: Path) -> str:
-    actual = persisted_outputs(project)
-    assert sorted(actual) == sorted(expected)
-    different = [name for name in expected if actual[name] != expected[name]]
-    assert not different, f"outputs differ between kedro run and Dagster: {different}"
-    (run,) = runs_in(home)
-    assert run.status.value == "SUCCESS"
-    assert run.tags["kedro/job"] == "parity"
-    assert materialized_assets(home, run.run_id)
-    return run.run_id
-
-
 def _step_pids(home: Path, run_id: str) -> set[int]:
     from dagster import DagsterEventType, DagsterInstance
 
@@ -213,7 +200,7 @@ def test_dask_executor_parity(tmp_path: Path) -> None:
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{_tails(logs)}") from None
 
-    run_id = _assert_parity(expected, project, home)
+    run_id = assert_parity(expected, project, home, "parity")
     # Every node ran in a Dask worker process, none in the run's own process.
     step_pids = _step_pids(home, run_id)
     assert step_pids, "no step ran"
@@ -284,7 +271,7 @@ def test_celery_executor_parity(tmp_path: Path, redis_url: str) -> None:
         finally:
             app.close()
 
-    run_id = _assert_parity(expected, project, home)
+    run_id = assert_parity(expected, project, home, "parity")
     # Every step was delegated to the Celery worker.
     delegated = [m for m in _engine_messages(home, run_id) if "in celery worker" in m]
     assert delegated, _engine_messages(home, run_id)

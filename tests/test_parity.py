@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from conftest import (
+    assert_parity,
     copy_project,
     dagster_launch,
     kedro_run,
-    materialized_assets,
     persisted_outputs,
     runs_in,
     write_dagster_yml,
@@ -40,17 +40,8 @@ def _assert_parity(
     dagster_launch(dagster_side, "parity", home)
 
     expected = persisted_outputs(kedro_side)
-    actual = persisted_outputs(dagster_side)
     assert expected, "kedro run wrote nothing: the parity check would be empty"
-    assert sorted(actual) == sorted(expected)
-    different = [name for name in expected if actual[name] != expected[name]]
-    assert not different, f"outputs differ between kedro run and Dagster: {different}"
-
-    (run,) = runs_in(home)
-    assert run.status.value == "SUCCESS"
-    assert run.tags["kedro/job"] == "parity"
-    # The job records a materialization for every persisted dataset it wrote.
-    assert materialized_assets(home, run.run_id)
+    assert_parity(expected, dagster_side, home, "parity")
 
 
 @pytest.mark.parametrize("executor", ["in_process", "multiprocess"])

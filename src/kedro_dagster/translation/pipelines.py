@@ -166,6 +166,7 @@ class PipelineTranslator:
         config_file: str | None = None,
     ) -> None:
         self._config_file = config_file
+        self._job_parameters: dict[str, dict[str, Any]] = {}
         self._project_path = project_path
         self._env = env
         self._pipelines = pipelines
@@ -199,6 +200,11 @@ class PipelineTranslator:
         return used_parameters(
             self._parameters, {i for node in pipeline.nodes for i in node.inputs}
         )
+
+    @property
+    def parameters_by_job(self) -> dict[str, dict[str, Any]]:
+        """The launchpad parameter tree of each job translated so far, by job name."""
+        return dict(self._job_parameters)
 
     def run_params(self, options: PipelineOptions) -> dict[str, Any]:
         """The job's entries of Kedro's ``run_params`` (pipeline and filters)."""
@@ -300,6 +306,7 @@ class PipelineTranslator:
 
         used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
         params = self.job_parameters(pipeline)
+        self._job_parameters[job_name] = params
         job_io_managers = {
             key: io_managers[key]
             for name in used

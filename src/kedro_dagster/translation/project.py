@@ -208,10 +208,7 @@ class _Translation:
                         project.project_path,
                         project.env,
                         pipelines=job_pipelines,
-                        params_defaults={
-                            name: pipeline_translator.job_parameters(p)
-                            for name, p in job_pipelines.items()
-                        },
+                        params_defaults=pipeline_translator.parameters_by_job,
                         run_params={
                             name: pipeline_translator.run_params(job.pipeline)
                             for name, job in config.jobs.items()
