@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro.framework.startup import bootstrap_project
-from kedro.io.core import VERSION_FORMAT, generate_timestamp
+from kedro.io.core import VERSION_FORMAT, DatasetError, generate_timestamp
 from kedro.pipeline.node import Node
 
 from kedro_dagster._compat import quiet_kedro_config_loader
@@ -216,6 +216,70 @@ class KedroRunContext:
         self.hooks.before_dataset_saved(dataset_name=dataset_name, data=data, node=node)
         self.catalog.save(dataset_name, data)
         self.hooks.after_dataset_saved(dataset_name=dataset_name, data=data, node=node)
+
+    def load_partitions(
+        self, dataset_name: str, keys: tuple[str, ...], node: Node | None
+    ) -> dict[str, Any]:
+        """Load some partitions of a partitioned dataset: ``{key: load_function}``.
+
+        Raises
+        ------
+        DatasetError
+            If a key has no file: the declared keys must be the dataset's partition ids.
+        """
+        self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
+        available = self.catalog.load(dataset_name) if keys else {}
+        missing = [key for key in keys if key not in available]
+        if missing:
+            dataset = self.catalog.get(dataset_name)
+            where = getattr(dataset, "_path", "its path")
+            raise DatasetError(
+                f"Partition(s) {missing} of dataset '{dataset_name}' not found in '{where}', "
+                f"which holds {sorted(available)}. Partition keys are the file paths relative "
+                "to 'path', without 'filename_suffix'; fix 'partition_keys' or the files."
+            )
+        data = {key: available[key] for key in keys}
+        self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
+        return data
+
+    def save_partition(
+        self, dataset_name: str, key: str, data: Any, node: Node | None
+    ) -> dict[str, Any]:
+        """Save partition ``key`` of what a node returned for a partitioned dataset.
+
+        Returns
+        -------
+        dict
+            Materialization metadata of the partition (dataset, partition key, path).
+
+        Raises
+        ------
+        DatasetError
+            If the node did not return a ``{key: data}`` dict with this key, or returned keys
+            that are not declared partition keys.
+        """
+        dataset = self.catalog.get(dataset_name)
+        declared = getattr(getattr(dataset, "partitions", None), "keys", ())
+        if not isinstance(data, Mapping) or key not in data:
+            got = sorted(map(str, data)) if isinstance(data, Mapping) else type(data).__name__
+            raise DatasetError(
+                f"Node '{getattr(node, 'name', '?')}' must return a dict keyed by partition "
+                f"for the partitioned dataset '{dataset_name}', including key '{key}' (this "
+                f"op writes that partition); got {got}."
+            )
+        unknown = sorted(str(k) for k in data if declared and k not in declared)
+        if unknown:
+            raise DatasetError(
+                f"Node '{getattr(node, 'name', '?')}' returned partitions {unknown} for "
+                f"'{dataset_name}', which are not among its partition keys {list(declared)}. "
+                "Return declared keys, or declare these in 'partition_keys'."
+            )
+        self.save(dataset_name, {key: data[key]}, node)
+        metadata: dict[str, Any] = {"kedro/dataset": dataset_name, "partition": key}
+        to_path = getattr(dataset, "_partition_to_path", None)
+        if callable(to_path):
+            metadata["path"] = str(to_path(key))
+        return metadata
 
     def run_node(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Run one node between its hooks, exactly as Kedro's runners do.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from dagster import Output
+from dagster import AssetKey, AssetMaterialization, Output
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
@@ -15,6 +16,7 @@ __all__ = [
     "AssetNodeCompute",
     "EndCompute",
     "NodeCompute",
+    "PartitionSelection",
     "StartCompute",
     "is_parameter",
     "node_of",
@@ -35,6 +37,28 @@ def _run_resource(context: Any) -> Any:
     return getattr(context.resources, KEDRO_RUN_RESOURCE)
 
 
+@dataclass(frozen=True)
+class PartitionSelection:
+    """What one fanned-out op of a node reads and writes: one partition key.
+
+    Attributes
+    ----------
+    key : str
+        The partition key the op writes.
+    reads : Mapping of str to tuple of str
+        Partitioned input -> the upstream partition keys mapped to ``key``.
+    writes : tuple of str
+        The partitioned outputs (each saved for ``key`` only).
+    asset_names : Mapping of str to str
+        Dagster asset name of each partitioned output, for materialization events.
+    """
+
+    key: str
+    reads: Mapping[str, tuple[str, ...]]
+    writes: tuple[str, ...]
+    asset_names: Mapping[str, str] = field(default_factory=dict)
+
+
 class NodeCompute:
     """Op body running one Kedro node in a job (an ``OpDefinition`` compute function).
 
@@ -48,7 +72,10 @@ class NodeCompute:
         Kedro dataset name to Dagster output name, for the outputs to emit.
     direct : Iterable of str, optional
         Datasets the op body loads and saves itself through the catalog: those of Dagster type
-        ``Nothing`` (``DagsterNothingDataset``), which carry no value between ops.
+        ``Nothing`` (``DagsterNothingDataset``, and ``DagsterPartitionedDataset``, whose
+        partitions are read and written by key), which carry no value between ops.
+    selection : PartitionSelection, optional
+        The partition this op runs for, when the node is fanned out.
     """
 
     def __init__(
@@ -57,36 +84,65 @@ class NodeCompute:
         input_args: Mapping[str, str],
         output_args: Mapping[str, str],
         direct: Iterable[str] = (),
+        selection: PartitionSelection | None = None,
     ) -> None:
         self.node = node
         self.input_args = dict(input_args)
         self.output_args = dict(output_args)
         self.direct = frozenset(direct)
+        self.selection = selection
 
-    def _inputs(self, run: Any, loaded: Mapping[str, Any]) -> dict[str, Any]:
+    def _inputs(
+        self, run: Any, loaded: Mapping[str, Any], selection: PartitionSelection | None
+    ) -> dict[str, Any]:
         inputs = {
             self.input_args[arg]: value for arg, value in loaded.items() if arg in self.input_args
         }
         for name in self.node.inputs:
-            if is_parameter(name) or name in self.direct:
+            if selection is not None and name in selection.reads:
+                inputs[name] = run.load_partitions(name, selection.reads[name], self.node)
+            elif is_parameter(name) or name in self.direct:
                 inputs[name] = run.load(name, self.node)
         return inputs
 
-    def _emit(self, run: Any, outputs: Mapping[str, Any]) -> Iterator[Output]:
+    def _save_direct(
+        self, context: Any, run: Any, outputs: Mapping[str, Any], selection: Any
+    ) -> None:
+        """Save the outputs the op body writes itself (Nothing-typed between ops)."""
+        for name in self.node.outputs:
+            if name not in self.direct or name not in self.output_args:
+                continue
+            if selection is None or name not in selection.writes:
+                run.save(name, outputs[name], self.node)
+                continue
+            metadata = run.save_partition(name, selection.key, outputs[name], self.node)
+            if context.has_assets_def:
+                # Dagster records the materialization of each key of the run; metadata fits
+                # one partition only.
+                if not context.has_partition_key_range:
+                    context.add_output_metadata(metadata, output_name=self.output_args[name])
+                continue
+            asset_name = selection.asset_names.get(name)
+            if asset_name is not None:
+                context.log_event(
+                    AssetMaterialization(
+                        asset_key=AssetKey(asset_name), partition=selection.key, metadata=metadata
+                    )
+                )
+
+    def _emit(self, outputs: Mapping[str, Any]) -> Iterator[Output]:
         for dataset_name in self.node.outputs:
             if dataset_name not in self.output_args:
                 continue
-            value = outputs[dataset_name]
-            if dataset_name in self.direct:
-                run.save(dataset_name, value, self.node)
-                value = None
+            value = None if dataset_name in self.direct else outputs[dataset_name]
             yield Output(value, self.output_args[dataset_name])
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         run = _run_resource(context)
-        outputs = run.run_node(self.node, self._inputs(run, loaded))
-        yield from self._emit(run, outputs)
+        outputs = run.run_node(self.node, self._inputs(run, loaded, self.selection))
+        self._save_direct(context, run, outputs, self.selection)
+        yield from self._emit(outputs)
         yield Output(None, DONE_OUTPUT)
 
 
@@ -94,12 +150,18 @@ class AssetNodeCompute(NodeCompute):
     """Multi-asset body: runs a node outside a job, e.g. when materializing from the asset graph.
 
     MemoryDatasets the node reads are recomputed in the same process by running the nodes that
-    produce them (walking up until persisted datasets), since no job run holds them.
+    produce them (walking up until persisted datasets), since no job run holds them. A
+    partitioned node runs once for each partition key of the Dagster run (one key, or a
+    range in a single-run backfill).
 
     Parameters
     ----------
     producers : Mapping of str to Node
         Node producing each MemoryDataset, for the recomputation.
+    is_ephemeral : Callable
+        Whether a dataset name is a MemoryDataset.
+    selections : Mapping of str to PartitionSelection, optional
+        What to read and write for each partition key, when the node is fanned out.
     """
 
     def __init__(
@@ -110,10 +172,12 @@ class AssetNodeCompute(NodeCompute):
         producers: Mapping[str, Node],
         is_ephemeral: Any,
         direct: Iterable[str] = (),
+        selections: Mapping[str, PartitionSelection] | None = None,
     ) -> None:
         super().__init__(node, input_args, output_args, direct)
         self.producers = producers
         self.is_ephemeral = is_ephemeral
+        self.selections = dict(selections) if selections else None
 
     def _compute_memory(self, run: Any, dataset_name: str, cache: dict[str, Any]) -> Any:
         if dataset_name not in cache:
@@ -127,16 +191,32 @@ class AssetNodeCompute(NodeCompute):
             cache.update(run.run_node(producer, inputs))
         return cache[dataset_name]
 
-    def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
-        """Recompute memory inputs, run the node, emit its persisted outputs."""
-        run = _run_resource(context)
-        inputs = self._inputs(run, loaded)
-        cache: dict[str, Any] = {}
+    def _run_once(
+        self,
+        context: Any,
+        run: Any,
+        loaded: Mapping[str, Any],
+        selection: PartitionSelection | None,
+        cache: dict[str, Any],
+    ) -> dict[str, Any]:
+        inputs = self._inputs(run, loaded, selection)
         for name in self.node.inputs:
             if name not in inputs:
                 inputs[name] = self._compute_memory(run, name, cache)
         outputs = run.run_node(self.node, inputs)
-        yield from self._emit(run, outputs)
+        self._save_direct(context, run, outputs, selection)
+        return outputs
+
+    def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
+        """Recompute memory inputs, run the node, emit its persisted outputs."""
+        run = _run_resource(context)
+        cache: dict[str, Any] = {}
+        if self.selections is None:
+            outputs = self._run_once(context, run, loaded, None, cache)
+        else:
+            for key in context.partition_keys:
+                outputs = self._run_once(context, run, loaded, self.selections[key], cache)
+        yield from self._emit(outputs)
 
 
 class StartCompute:

@@ -12,10 +12,15 @@ from typing import Any
 
 from dagster import AssetKey, AssetSpec, IOManagerDefinition
 from kedro.io import CachedDataset, MemoryDataset, SharedMemoryDataset
-from kedro.io.core import parse_dataset_definition
+from kedro.io.core import DatasetError, parse_dataset_definition
 
 from kedro_dagster.constants import METADATA_PREFIX
 from kedro_dagster.datasets.nothing import DagsterNothingDataset
+from kedro_dagster.datasets.partitioned import (
+    DagsterPartitionedDataset,
+    PartitionsConfig,
+    parse_partitions,
+)
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
@@ -79,6 +84,8 @@ class DatasetSpec:
         The catalog entry's ``metadata`` (read-only copy).
     filepath : str, optional
         The configured file path, if any.
+    partitions : PartitionsConfig, optional
+        Partition keys and mappings of a ``DagsterPartitionedDataset``.
     """
 
     name: str
@@ -88,6 +95,7 @@ class DatasetSpec:
     nothing: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
     filepath: str | None = None
+    partitions: PartitionsConfig | None = None
 
     @property
     def asset_key(self) -> AssetKey:
@@ -133,10 +141,11 @@ class CatalogTranslator:
     def __init__(self, catalog: Any) -> None:
         self._catalog = catalog
         self._specs: dict[str, DatasetSpec] = {}
-        self._classes: dict[Any, tuple[str, bool, bool]] = {}
+        self._classes: dict[Any, tuple[str, bool, bool, bool]] = {}
+        self._partitions_defs: dict[str, Any] = {}
 
-    def _type_info(self, type_value: Any) -> tuple[str, bool, bool]:
-        """Class path, ephemerality and nothing-ness of a catalog ``type``, importing little.
+    def _type_info(self, type_value: Any) -> tuple[str, bool, bool, bool]:
+        """Class path, ephemerality, nothing-ness and partitioning of a catalog ``type``.
 
         Short kedro-datasets types (``pandas.CSVDataset``) resolve without importing their module:
         kedro-datasets has no in-memory-only dataset, and importing e.g. pyarrow in every Dagster
@@ -145,19 +154,20 @@ class CatalogTranslator:
         cached = self._classes.get(type_value)
         if cached is not None:
             return cached
-        info: tuple[str, bool, bool] | None = None
+        info: tuple[str, bool, bool, bool] | None = None
         if isinstance(type_value, str):
             head = type_value.split(".", 1)[0]
             if head == "kedro_datasets":
-                info = (type_value, False, False)
+                info = (type_value, False, False, False)
             elif "." in type_value and _is_kedro_datasets_subpackage(head):
-                info = (f"kedro_datasets.{type_value}", False, False)
+                info = (f"kedro_datasets.{type_value}", False, False, False)
         if info is None:
             cls, _ = parse_dataset_definition({"type": type_value})
             info = (
                 f"{cls.__module__}.{cls.__qualname__}",
                 is_ephemeral_class(cls),
                 issubclass(cls, DagsterNothingDataset),
+                issubclass(cls, DagsterPartitionedDataset),
             )
         self._classes[type_value] = info
         return info
@@ -172,12 +182,23 @@ class CatalogTranslator:
         if config is None:
             config = resolver.resolve_pattern(name)
         try:
-            type_path, ephemeral, nothing = self._type_info(config.get("type"))
+            type_path, ephemeral, nothing, partitioned = self._type_info(config.get("type"))
         except Exception as exc:
             raise KedroDagsterConfigError(
                 f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
                 key=(name, "type"),
             ) from exc
+        partitions = None
+        if partitioned:
+            try:
+                partitions = parse_partitions(
+                    name,
+                    config.get("partition"),
+                    config.get("partition_mappings"),
+                    overwrite=bool(config.get("overwrite")),
+                )
+            except DatasetError as exc:
+                raise KedroDagsterConfigError(str(exc), key=(name, "partition")) from None
         metadata = config.get("metadata") or {}
         filepath = config.get("filepath") or config.get("path")
         spec = DatasetSpec(
@@ -188,6 +209,7 @@ class CatalogTranslator:
             nothing=nothing,
             metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
             filepath=str(filepath) if filepath is not None else None,
+            partitions=partitions,
         )
         self._specs[name] = spec
         return spec
@@ -200,6 +222,26 @@ class CatalogTranslator:
     def is_nothing(self, name: str) -> bool:
         """Whether ``name`` is an ordering-only ``DagsterNothingDataset``."""
         return not is_parameter(name) and self.dataset(name).nothing
+
+    def is_partitioned(self, name: str) -> bool:
+        """Whether ``name`` is a ``DagsterPartitionedDataset``."""
+        return not is_parameter(name) and self.dataset(name).partitions is not None
+
+    def is_direct(self, name: str) -> bool:
+        """Whether ops load and save ``name`` themselves (no value passed between ops)."""
+        return not is_parameter(name) and (
+            self.dataset(name).nothing or self.dataset(name).partitions is not None
+        )
+
+    def partitions_def(self, name: str) -> Any:
+        """The Dagster partitions definition of a partitioned dataset (one object per asset)."""
+        spec = self.dataset(name)
+        if spec.partitions is None:
+            return None
+        cached = self._partitions_defs.get(spec.asset_name)
+        if cached is None:
+            cached = self._partitions_defs[spec.asset_name] = spec.partitions.to_dagster()
+        return cached
 
     def is_ephemeral(self, name: str) -> bool:
         """Whether ``name`` is a MemoryDataset-like dataset (parameters are not datasets)."""
@@ -240,6 +282,7 @@ class CatalogTranslator:
             group_name=spec.group_name or group_name,
             metadata=self.asset_metadata(spec),
             kinds=spec.kinds,
+            partitions_def=self.partitions_def(spec.name),
         )
 
     def asset_spec(self, name: str, *, group_name: str | None = None) -> AssetSpec:

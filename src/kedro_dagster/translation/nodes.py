@@ -29,13 +29,19 @@ from kedro_dagster.constants import (
     START_INPUT,
 )
 from kedro_dagster.errors import KedroDagsterConfigError
-from kedro_dagster.runtime.ops import AssetNodeCompute, NodeCompute, is_parameter
+from kedro_dagster.runtime.ops import (
+    AssetNodeCompute,
+    NodeCompute,
+    PartitionSelection,
+    is_parameter,
+)
 from kedro_dagster.translation.catalog import (
     CatalogTranslator,
     arg_name,
     io_manager_key,
     strip_transcoding,
 )
+from kedro_dagster.translation.partitions import PartitionPlanner, partition_op_suffixes
 from kedro_dagster.utils import format_node_name
 
 __all__ = ["NodeTranslator"]
@@ -86,6 +92,8 @@ class NodeTranslator:
         The node producing each dataset (transcoding removed) across deployed pipelines.
     group_of_node : Callable
         Default asset group of a node (its pipeline), by node name.
+    partitions : PartitionPlanner
+        Which nodes fan out over partition keys.
     """
 
     def __init__(
@@ -93,11 +101,13 @@ class NodeTranslator:
         catalog: CatalogTranslator,
         producers: Mapping[str, Node],
         group_of_node: Callable[[str], str | None],
+        partitions: PartitionPlanner,
     ) -> None:
         self._catalog = catalog
         self._producers = producers
         self._group_of_node = group_of_node
-        self._ops: dict[str, OpDefinition] = {}
+        self._ops: dict[str, dict[str | None, OpDefinition]] = {}
+        self._partitions = partitions
         self._roots: dict[str, frozenset[AssetKey]] = {}
 
     def op_name(self, node: Node) -> str:
@@ -108,19 +118,46 @@ class NodeTranslator:
         return [name for name in node.inputs if not is_parameter(name)]
 
     def get_op(self, node: Node) -> OpDefinition:
-        """The op running ``node`` in jobs, created on first use and shared afterwards."""
+        """The op running ``node`` once in jobs (see :meth:`get_ops` for fanned-out nodes)."""
+        ops = self.get_ops(node)
+        if None not in ops:
+            raise KedroDagsterConfigError(
+                f"Node '{node.name}' is fanned out over partitions; use get_ops()."
+            )
+        return ops[None]
+
+    def get_ops(self, node: Node) -> dict[str | None, OpDefinition]:
+        """The ops running ``node`` in jobs, by partition key (``None``: not fanned out).
+
+        Created on first use and shared by every job containing the node.
+        """
         cached = self._ops.get(node.name)
         if cached is not None:
             return cached
+        plan = self._partitions.plan(node)
+        if plan is None:
+            ops: dict[str | None, OpDefinition] = {None: self._build_op(node)}
+        else:
+            suffixes = partition_op_suffixes(plan)
+            ops = {
+                key: self._build_op(node, selection, suffixes[key])
+                for key, selection in plan.items()
+            }
+        self._ops[node.name] = ops
+        return ops
+
+    def _build_op(
+        self, node: Node, selection: PartitionSelection | None = None, suffix: str = ""
+    ) -> OpDefinition:
         catalog = self._catalog
         input_args = _unique_args(node, self._dataset_inputs(node))
         output_args = _unique_args(node, list(node.outputs))
         ins: dict[str, In] = {}
-        direct = [name for name in (*node.inputs, *node.outputs) if catalog.is_nothing(name)]
+        direct = [name for name in (*node.inputs, *node.outputs) if catalog.is_direct(name)]
         for arg, name in input_args.items():
             spec = catalog.dataset(name)
-            if spec.nothing:
-                ins[arg] = In(Nothing, description=f"Kedro dataset '{name}' (no data)")
+            if name in direct:
+                ins[arg] = In(Nothing, description=f"Kedro dataset '{name}' (read by the op)")
                 continue
             ins[arg] = In(
                 input_manager_key=None if spec.ephemeral else io_manager_key(name),
@@ -131,8 +168,8 @@ class NodeTranslator:
         outs: dict[str, Out] = {}
         for arg, name in output_args.items():
             spec = catalog.dataset(name)
-            if spec.nothing:
-                outs[arg] = Out(Nothing, description=f"Kedro dataset '{name}' (no data)")
+            if name in direct:
+                outs[arg] = Out(Nothing, description=f"Kedro dataset '{name}' (saved by the op)")
                 continue
             outs[arg] = Out(
                 io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
@@ -141,21 +178,24 @@ class NodeTranslator:
             )
         outs[DONE_OUTPUT] = Out(Nothing)
         compute = NodeCompute(
-            node, input_args, {name: arg for arg, name in output_args.items()}, direct
+            node, input_args, {name: arg for arg, name in output_args.items()}, direct, selection
         )
+        tags = self._op_tags(node)
+        description = f"Kedro node '{node.name}'"
+        if selection is not None:
+            tags[f"{METADATA_PREFIX}/partition"] = selection.key
+            description += f", partition '{selection.key}'"
         # OpDefinition with a plain compute function: no signature inspection or docstring
         # parsing per op, which the @op decorator would pay for every node at every load.
-        op_def = OpDefinition(
+        return OpDefinition(
             compute_fn=compute,
-            name=self.op_name(node),
+            name=self.op_name(node) + (f"__{suffix}" if suffix else ""),
             ins=ins,
             outs=outs,
             required_resource_keys={KEDRO_RUN_RESOURCE},
-            tags=self._op_tags(node),
-            description=f"Kedro node '{node.name}'",
+            tags=tags,
+            description=description,
         )
-        self._ops[node.name] = op_def
-        return op_def
 
     def _op_tags(self, node: Node) -> dict[str, str]:
         tags = {f"{METADATA_PREFIX}/node": node.name}
@@ -203,8 +243,8 @@ class NodeTranslator:
             metadata[f"{METADATA_PREFIX}/node"] = node.name
             if code_ref is not None:
                 metadata["dagster/code_references"] = code_ref
-            nothing = catalog.is_nothing(name)
-            outs[arg] = Out(Nothing) if nothing else Out(io_manager_key=io_manager_key(name))
+            direct = catalog.is_direct(name)
+            outs[arg] = Out(Nothing) if direct else Out(io_manager_key=io_manager_key(name))
             keys_by_output[arg] = spec.key
             groups[arg] = spec.group_name
             if spec.description:
@@ -222,7 +262,7 @@ class NodeTranslator:
                 deps |= self.persisted_roots(name)
                 continue
             keys_by_input[arg] = catalog.dataset(name).asset_key
-            if catalog.is_nothing(name):
+            if catalog.is_direct(name):
                 ins[arg] = In(Nothing)
                 continue
             ins[arg] = In(input_manager_key=io_manager_key(name))
@@ -239,8 +279,11 @@ class NodeTranslator:
             {name: arg for arg, name in output_args.items()},
             producers=self._producers,
             is_ephemeral=catalog.is_ephemeral,
-            direct=[n for n in (*node.inputs, *node.outputs) if catalog.is_nothing(n)],
+            direct=[n for n in (*node.inputs, *node.outputs) if catalog.is_direct(n)],
+            selections=self._partitions.plan(node),
         )
+        input_mappings = self._partitions.input_mappings(node)
+        arg_of = {name: arg for arg, name in _unique_args(node, list(input_mappings)).items()}
         op_def = OpDefinition(
             compute_fn=compute,
             name=self.op_name(node) + _ASSET_OP_SUFFIX,
@@ -258,4 +301,6 @@ class NodeTranslator:
             descriptions_by_output_name=descriptions,
             metadata_by_output_name=metadata_by_output,
             tags_by_output_name=tags_by_output,
+            partitions_def=self._partitions.partitions_def(node),
+            partition_mappings={arg_of[name]: m for name, m in input_mappings.items()} or None,
         )

@@ -50,6 +50,7 @@ from kedro_dagster.translation.catalog import (
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
+from kedro_dagster.translation.partitions import upstream_producers
 
 __all__ = ["PipelineTranslator", "filter_pipeline", "kedro_run_resource"]
 
@@ -195,6 +196,37 @@ class PipelineTranslator:
                 key=("jobs", job_name, "pipeline"),
             )
 
+    def _op_dependencies(
+        self,
+        node: Any,
+        op_def: OpDefinition,
+        produced: Mapping[str, Mapping[str | None, tuple[str, str]]],
+    ) -> dict[str, Any]:
+        """The upstream outputs each input of one op waits for.
+
+        Datasets the ops read and write themselves (Nothing-typed: partitioned and
+        ordering-only datasets) may wait for several ops: a fanned-out op waits for the
+        partitions its key maps from, a fan-in op for every partition.
+        """
+        selection = getattr(op_def.compute_fn, "selection", None)
+        deps: dict[str, Any] = {}
+        for name in node.inputs:
+            if is_parameter(name):
+                continue
+            sources = produced.get(strip_transcoding(name))
+            if not sources:
+                continue
+            if not self._catalog.is_direct(name):
+                (source,) = sources.values()
+                deps[arg_name(name)] = DependencyDefinition(*source)
+                continue
+            upstream = upstream_producers(selection, name, sources)
+            if upstream:
+                deps[arg_name(name)] = MultiDependencyDefinition(
+                    [DependencyDefinition(*source) for source in upstream]
+                )
+        return deps
+
     def job_parameters(self, pipeline: Pipeline) -> dict[str, Any]:
         """The parameter tree a job's nodes read: its launchpad config and defaults."""
         return used_parameters(
@@ -263,24 +295,27 @@ class PipelineTranslator:
         start_name = f"{job_name}__before_pipeline_run"
         end_name = f"{job_name}__after_pipeline_run"
 
-        produced: dict[str, tuple[str, str]] = {}
-        op_defs = []
+        # Producer op and output of each dataset, by partition key (None: not fanned out).
+        produced: dict[str, dict[str | None, tuple[str, str]]] = {}
+        node_ops: list[tuple[Any, dict[str | None, OpDefinition]]] = []
         for node in nodes:
-            op_def = self._nodes.get_op(node)
-            op_defs.append(op_def)
+            ops = self._nodes.get_ops(node)
+            node_ops.append((node, ops))
             for output in node.outputs:
-                produced[strip_transcoding(output)] = (op_def.name, arg_name(output))
+                produced[strip_transcoding(output)] = {
+                    key: (op_def.name, arg_name(output)) for key, op_def in ops.items()
+                }
 
         dependencies: dict[str, dict[str, Any]] = {}
-        for node, op_def in zip(nodes, op_defs, strict=True):
-            node_deps: dict[str, Any] = {}
-            for name in node.inputs:
-                source = produced.get(strip_transcoding(name))
-                if source is not None and not is_parameter(name):
-                    node_deps[arg_name(name)] = DependencyDefinition(*source)
-            if not node_deps:
-                node_deps[START_INPUT] = DependencyDefinition(start_name, START_OUTPUT)
-            dependencies[op_def.name] = node_deps
+        op_defs: list[OpDefinition] = []
+        for node, ops in node_ops:
+            for op_def in ops.values():
+                op_defs.append(op_def)
+                dependencies[op_def.name] = self._op_dependencies(node, op_def, produced)
+                if not dependencies[op_def.name]:
+                    dependencies[op_def.name] = {
+                        START_INPUT: DependencyDefinition(start_name, START_OUTPUT)
+                    }
         dependencies[end_name] = {
             _END_INPUT: MultiDependencyDefinition(
                 [DependencyDefinition(op_def.name, DONE_OUTPUT) for op_def in op_defs]

@@ -25,6 +25,7 @@ from kedro_dagster.translation.hooks import pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import used_parameters
+from kedro_dagster.translation.partitions import PartitionPlanner
 from kedro_dagster.translation.pipelines import (
     PipelineTranslator,
     filter_pipeline,
@@ -122,7 +123,8 @@ class _Translation:
         producers = self._producers(deployed)
         self._check_name_clashes(deployed)
         groups = self._node_groups(pipelines, deployed)
-        nodes = NodeTranslator(self.catalog, producers, groups.get)
+        partitions = PartitionPlanner(self.catalog, lambda: self._known_datasets(pipelines))
+        nodes = NodeTranslator(self.catalog, producers, groups.get, partitions)
         pipeline_translator = PipelineTranslator(
             project_path=project.project_path,
             env=project.env,
@@ -278,13 +280,20 @@ class _Translation:
         return list(names)
 
     def _persisted_datasets(self, deployed: Mapping[str, Node]) -> list[str]:
-        """Datasets with an IO manager: neither in memory nor ordering-only."""
+        """Datasets with an IO manager: not in memory, not read and written by the ops."""
         catalog = self.catalog
         return [
             n
             for n in self._all_datasets(deployed)
-            if not catalog.is_ephemeral(n) and not catalog.is_nothing(n)
+            if not catalog.is_ephemeral(n) and not catalog.is_direct(n)
         ]
+
+    def _known_datasets(self, pipelines: Mapping[str, Pipeline]) -> set[str]:
+        """Dataset names of every registered pipeline and of the catalog configuration."""
+        names = set(self.catalog.declared_names)
+        for pipeline in pipelines.values():
+            names.update(n for n in pipeline.datasets() if not is_parameter(n))
+        return names
 
     @staticmethod
     def _node_groups(
