@@ -19,6 +19,7 @@ from kedro.framework.startup import ProjectMetadata, bootstrap_project
 from kedro.pipeline import Pipeline
 
 from kedro_dagster._compat import quiet_kedro_config_loader
+from kedro_dagster.config.yaml_hints import explain_yaml_error
 from kedro_dagster.errors import KedroDagsterConfigError, did_you_mean
 
 __all__ = ["DAGSTER_CONFIG_KEY", "KedroProject", "resolve_env"]
@@ -162,8 +163,9 @@ class KedroProject:
                 if key == DAGSTER_CONFIG_KEY
                 else ""
             )
+            where = explain_yaml_error(str(exc), self.config_files(key))
             raise KedroDagsterConfigError(
-                f"Cannot read the '{key}' configuration: {exc}.{hint}", file=files
+                f"Cannot read the '{key}' configuration: {exc}{where}{hint}", file=files
             ) from None
 
     @cached_property

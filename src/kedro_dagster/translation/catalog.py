@@ -86,6 +86,8 @@ class DatasetSpec:
         The configured file path, if any.
     partitions : PartitionsConfig, optional
         Partition keys and mappings of a ``DagsterPartitionedDataset``.
+    partition_type : str, optional
+        Class of the dataset of each partition, when partitioned.
     """
 
     name: str
@@ -96,6 +98,7 @@ class DatasetSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     filepath: str | None = None
     partitions: PartitionsConfig | None = None
+    partition_type: str | None = None
 
     @property
     def asset_key(self) -> AssetKey:
@@ -118,7 +121,8 @@ class DatasetSpec:
     def kinds(self) -> set[str]:
         """Dagster kinds: ``kedro`` plus the dataset's library and format."""
         kinds = ["kedro"]
-        parts = self.type.split(".")
+        # A partitioned dataset shows the library and format of its partitions.
+        parts = (self.partition_type or self.type).split(".")
         if parts[0] == "kedro_datasets" and len(parts) > 1:
             kinds.append(parts[1])
         cls = parts[-1].removesuffix("Dataset").removesuffix("DataSet").lower()
@@ -172,6 +176,14 @@ class CatalogTranslator:
         self._classes[type_value] = info
         return info
 
+    @staticmethod
+    def _kedro_datasets_path(type_name: str) -> str:
+        """``pandas.CSVDataset`` -> ``kedro_datasets.pandas.CSVDataset`` (not imported)."""
+        head = type_name.split(".", 1)[0]
+        if "." in type_name and head != "kedro_datasets" and _is_kedro_datasets_subpackage(head):
+            return f"kedro_datasets.{type_name}"
+        return type_name
+
     def dataset(self, name: str) -> DatasetSpec:
         """The record of dataset ``name``; factories and runtime patterns are resolved."""
         spec = self._specs.get(name)
@@ -188,8 +200,12 @@ class CatalogTranslator:
                 f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
                 key=(name, "type"),
             ) from exc
-        partitions = None
+        partitions = partition_type = None
         if partitioned:
+            inner = config.get("dataset")
+            inner_type = inner.get("type") if isinstance(inner, Mapping) else inner
+            if isinstance(inner_type, str):
+                partition_type = self._kedro_datasets_path(inner_type)
             try:
                 partitions = parse_partitions(
                     name,
@@ -210,6 +226,7 @@ class CatalogTranslator:
             metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
             filepath=str(filepath) if filepath is not None else None,
             partitions=partitions,
+            partition_type=partition_type,
         )
         self._specs[name] = spec
         return spec
