@@ -63,9 +63,19 @@ class _Edge:
     upstream: str
     downstream: str
     config: PartitionMappingConfig | None  # None: implicit identity (same keys)
+    upstream_keys: tuple[str, ...] = ()
 
     def downstream_keys(self, key: str) -> tuple[str, ...]:
         return self.config.map_key(key) if self.config else (key,)
+
+    def inverse(self) -> dict[str, tuple[str, ...]]:
+        """Upstream keys mapped to each downstream key (in upstream key order)."""
+        up = self.upstream_keys
+        inverse: dict[str, list[str]] = {}
+        for key in up:
+            for downstream in self.downstream_keys(key):
+                inverse.setdefault(downstream, []).append(key)
+        return {key: tuple(values) for key, values in inverse.items()}
 
     def to_dagster(self) -> Any:
         from dagster import IdentityPartitionMapping
@@ -144,7 +154,7 @@ class PartitionPlanner:
             )
         if chosen is None:
             if set(up.keys) == set(down.keys):
-                return _Edge(upstream, downstream, None)
+                return _Edge(upstream, downstream, None, up.keys)
             raise KedroDagsterConfigError(
                 f"Node '{node.name}' reads '{upstream}' (partition keys {list(up.keys)}) and "
                 f"writes '{downstream}' (partition keys {list(down.keys)}), and '{upstream}' "
@@ -162,7 +172,7 @@ class PartitionPlanner:
                     f"'{downstream}', whose partition keys are {list(down.keys)}.",
                     key=(upstream, "partition_mappings", chosen.target),
                 )
-        return _Edge(upstream, downstream, chosen)
+        return _Edge(upstream, downstream, chosen, up.keys)
 
     def plan(self, node: Node) -> dict[str, PartitionSelection] | None:
         """The ops of a fanned-out node by partition key, or ``None`` if it runs once.
@@ -205,32 +215,31 @@ class PartitionPlanner:
                 "written once per partition. Split the node, or make them partitioned.",
                 key=(others[0],),
             )
-        edges: dict[str, list[_Edge]] = {}
+        # Upstream keys read for each key, per partitioned input: the inverse of its mapping
+        # to the node's output(s), built in one pass over the upstream keys.
+        reads_by_input: dict[str, dict[str, tuple[str, ...]]] = {}
         for name in node.inputs:
-            if self.partitions(name) is not None:
-                edges[name] = [self._edge(node, name, out) for out in outputs]
+            if self.partitions(name) is None:
+                continue
+            inverses = [self._edge(node, name, out).inverse() for out in outputs]
+            if any(inverse != inverses[0] for inverse in inverses[1:]):
+                raise KedroDagsterConfigError(
+                    f"Node '{node.name}': '{name}' maps differently to its outputs "
+                    f"{outputs}; a fanned-out op reads one set of partitions. Use one "
+                    "mapping for all of them.",
+                    key=(name, "partition_mappings"),
+                )
+            reads_by_input[name] = inverses[0]
         asset_names = {name: self._catalog.dataset(name).asset_name for name in outputs}
-        selections = {}
-        for key in keys:
-            reads = {}
-            for name, per_output in edges.items():
-                upstream_keys = self.partitions(name).keys  # type: ignore[union-attr]
-                found = [
-                    tuple(u for u in upstream_keys if key in edge.downstream_keys(u))
-                    for edge in per_output
-                ]
-                if len(set(found)) > 1:
-                    raise KedroDagsterConfigError(
-                        f"Node '{node.name}': '{name}' maps differently to its outputs "
-                        f"{outputs}; a fanned-out op reads one set of partitions. Use one "
-                        "mapping for all of them.",
-                        key=(name, "partition_mappings"),
-                    )
-                reads[name] = found[0]
-            selections[key] = PartitionSelection(
-                key=key, reads=reads, writes=tuple(outputs), asset_names=asset_names
+        return {
+            key: PartitionSelection(
+                key=key,
+                reads={name: inverse.get(key, ()) for name, inverse in reads_by_input.items()},
+                writes=tuple(outputs),
+                asset_names=asset_names,
             )
-        return selections
+            for key in keys
+        }
 
     def input_mappings(self, node: Node) -> dict[str, Any]:
         """Dagster partition mapping of each partitioned input of a fanned-out node."""
