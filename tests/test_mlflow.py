@@ -25,13 +25,11 @@ MLFLOW_BIN = MLFLOW_VENV / "bin"
 MLFLOW_PYTHON = str(MLFLOW_BIN / "python")
 MLFLOW_KEDRO = str(MLFLOW_BIN / "kedro")
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (MLFLOW_BIN / "kedro").exists(),
-        reason=f"no {MLFLOW_VENV}: scripts/setup builds it (uv sync --extra mlflow)",
-    ),
-    pytest.mark.timeout(600),
-]
+needs_mlflow = pytest.mark.skipif(
+    not (MLFLOW_BIN / "kedro").exists(),
+    reason=f"no {MLFLOW_VENV}: scripts/setup builds it (uv sync --extra mlflow)",
+)
+pytestmark = pytest.mark.timeout(600)
 
 REGISTRY = """
 from kedro.pipeline import Pipeline, node
@@ -199,16 +197,19 @@ def _assert_one_tracked_run(
     assert not (project / "mlflow.db").exists() and not (project / "mlruns").exists()
 
 
+@needs_mlflow
 def test_in_process_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_inproc")
     _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_inproc", "mlflow_inproc")
 
 
+@needs_mlflow
 def test_multiprocess_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_mp")
     _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_mp", "mlflow_mp")
 
 
+@needs_mlflow
 def test_disabled_pipeline_tracks_nothing_under_multiprocess(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_off")
     home = tmp_path / "home"
@@ -243,6 +244,7 @@ print("SENSOR_EVALUATED")
 """
 
 
+@needs_mlflow
 def test_failed_run_is_marked_failed_by_the_failure_sensor(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_fail")
     home = tmp_path / "home"
@@ -273,6 +275,7 @@ print("MLFLOW_IMPORTED", "mlflow" in sys.modules, "kedro_mlflow" in sys.modules)
 """
 
 
+@needs_mlflow
 def test_loading_definitions_imports_no_mlflow(tmp_path: Path) -> None:
     """Even with kedro-mlflow installed and configured, the load world imports no MLflow."""
     project, _ = _project(tmp_path, "mlflow_lazy")
@@ -285,3 +288,51 @@ def test_main_environment_has_no_mlflow() -> None:
     code = "import importlib.util as u; print(u.find_spec('kedro_mlflow') is None)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("uri", "url"),
+    [
+        ("sqlite:////tmp/mlflow.db", "http://127.0.0.1:5000/#/experiments/7/runs/abc"),
+        ("file:///tmp/mlruns", "http://127.0.0.1:5000/#/experiments/7/runs/abc"),
+        ("https://mlflow.example.com/", "https://mlflow.example.com/#/experiments/7/runs/abc"),
+        ("http://user:pw@host:5001/mlflow", "http://host:5001/mlflow/#/experiments/7/runs/abc"),
+        ("databricks", None),
+    ],
+)
+def test_run_url(uri: str, url: str | None) -> None:
+    from kedro_dagster.runtime.mlflow import run_url
+
+    assert run_url(uri, "7", "abc") == url
+
+
+def test_run_url_of_a_local_store_uses_the_ui_section_of_mlflow_yml() -> None:
+    from types import SimpleNamespace
+
+    from kedro_dagster.runtime.mlflow import run_url
+
+    context = SimpleNamespace(
+        mlflow=SimpleNamespace(ui=SimpleNamespace(host="0.0.0.0", port="8080"))
+    )
+    assert run_url("sqlite:///x.db", "1", "r") == "http://127.0.0.1:5000/#/experiments/1/runs/r"
+    assert (
+        run_url("sqlite:///x.db", "1", "r", context)
+        == "http://127.0.0.1:8080/#/experiments/1/runs/r"
+    )
+
+
+def test_tracking_uri_password_is_masked() -> None:
+    from kedro_dagster.runtime.mlflow import _mask_password
+
+    assert _mask_password("postgresql://bob:secret@db:5432/ml") == "postgresql://bob:***@db:5432/ml"
+    assert _mask_password("sqlite:////tmp/mlflow.db") == "sqlite:////tmp/mlflow.db"
+
+
+def test_the_runtime_module_imports_no_mlflow() -> None:
+    code = (
+        "import sys, kedro_dagster.runtime.mlflow, kedro_dagster.runtime.io_managers, "
+        "kedro_dagster.runtime.ops; print('mlflow' in sys.modules)"
+    )
+    python = MLFLOW_PYTHON if (MLFLOW_BIN / "python").exists() else sys.executable
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -32,6 +32,7 @@ __all__ = [
     "join_run",
     "kedro_mlflow_hooks",
     "record_run",
+    "run_url",
 ]
 
 logger = logging.getLogger(__name__)
