@@ -271,9 +271,10 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
     import mlflow
     from kedro.pipeline import Pipeline
 
-    active = mlflow.active_run()
-    if active is not None and active.info.run_id == run_id:
-        return False  # the start op ran in this process: the run is already here
+    if mlflow.active_run() is not None:
+        # The start op ran in this process (in-process executor): kedro-mlflow's run is here.
+        # (A re-executed run may carry its parent's tags: never resume those over it.)
+        return False
     context = run.context
     for hook in hooks:
         hook.after_context_created(context=context)
@@ -282,6 +283,7 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
             config.tracking.run.id = run_id
             # Keep the run's name (a `${km.random_name:}` would draw a new one per process).
             config.tracking.run.name = mlflow.get_run(run_id).info.run_name
+        # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
         hook.after_catalog_created(
             catalog=run.catalog,
             conf_catalog=run.conf_catalog,
