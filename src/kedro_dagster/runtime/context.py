@@ -14,7 +14,7 @@ from kedro.pipeline.node import Node
 
 from kedro_dagster._compat import quiet_kedro_config_loader
 
-__all__ = ["KedroRunContext", "diff_params", "save_version_for_run"]
+__all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ def save_version_for_run(instance: Any, run_id: str) -> str:
 
     Every step and process of a run derives the same value; two runs never share one.
     """
-    record = instance.get_run_record_by_id(run_id) if instance is not None else None
+    return save_version_of(instance.get_run_record_by_id(run_id) if instance is not None else None)
+
+
+def save_version_of(record: Any) -> str:
+    """The Kedro save version of the run of a Dagster ``RunRecord`` (a new one if ``None``)."""
     if record is None or record.create_timestamp is None:
         return generate_timestamp()
     stamp = record.create_timestamp.strftime(VERSION_FORMAT)
@@ -78,6 +82,10 @@ class KedroRunContext:
         Save version of versioned datasets for the whole run.
     run_params : dict
         Kedro's ``run_params`` record for pipeline hooks.
+    conf_catalog : dict
+        The catalog configuration, for ``after_catalog_created``.
+    tags : dict
+        The Dagster run's tags when this process started working on it.
     """
 
     run_id: str
@@ -87,6 +95,8 @@ class KedroRunContext:
     save_version: str
     run_params: dict[str, Any] = field(default_factory=dict)
     conf_catalog: dict[str, Any] = field(default_factory=dict, repr=False)
+    tags: dict[str, str] = field(default_factory=dict, repr=False)
+    _tracking_joined: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def create(
@@ -99,6 +109,7 @@ class KedroRunContext:
         save_version: str | None = None,
         load_versions: dict[str, str] | None = None,
         run_params: dict[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> KedroRunContext:
         """Build the Kedro context and catalog of a run without firing context hooks.
 
@@ -118,6 +129,8 @@ class KedroRunContext:
             Load version per dataset name.
         run_params : dict, optional
             Extra entries of the ``run_params`` hook argument (pipeline name, filters).
+        tags : Mapping of str to str, optional
+            The Dagster run's tags (experiment tracking recorded by the start op).
 
         Returns
         -------
@@ -197,7 +210,22 @@ class KedroRunContext:
             save_version=save_version,
             run_params=record,
             conf_catalog=conf_catalog,
+            tags=dict(tags or {}),
         )
+
+    def join_tracking(self) -> None:
+        """Join the run's MLflow run in this process, once, if the start op recorded one.
+
+        Called before the first node, dataset or ``after_pipeline_run`` of the process; the
+        start op's process, where kedro-mlflow started the run, is left as it is.
+        """
+        if self._tracking_joined:
+            return
+        self._tracking_joined = True
+        if any(key.startswith("mlflow/") for key in self.tags):
+            from kedro_dagster.runtime.mlflow import join_run
+
+            join_run(self, self.tags)
 
     @property
     def hooks(self) -> Any:
@@ -206,6 +234,7 @@ class KedroRunContext:
 
     def load(self, dataset_name: str, node: Node | None) -> Any:
         """Load a dataset through the catalog, between the dataset hooks."""
+        self.join_tracking()
         self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
         data = self.catalog.load(dataset_name)
         self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
@@ -213,6 +242,7 @@ class KedroRunContext:
 
     def save(self, dataset_name: str, data: Any, node: Node | None) -> None:
         """Save a dataset through the catalog, between the dataset hooks."""
+        self.join_tracking()
         self.hooks.before_dataset_saved(dataset_name=dataset_name, data=data, node=node)
         self.catalog.save(dataset_name, data)
         self.hooks.after_dataset_saved(dataset_name=dataset_name, data=data, node=node)
@@ -296,6 +326,7 @@ class KedroRunContext:
         dict
             Its outputs by dataset name.
         """
+        self.join_tracking()
         hook_kwargs = {"catalog": self.catalog, "is_async": False, "run_id": self.run_id}
         inputs = dict(inputs)
         responses = self.hooks.before_node_run(node=node, inputs=dict(inputs), **hook_kwargs)

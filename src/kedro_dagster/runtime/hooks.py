@@ -124,7 +124,10 @@ class PipelineErrorSensor:
             runtime_params=diff_params(params, self.params_defaults.get(dagster_run.job_name, {})),
             save_version=save_version_for_run(context.instance, dagster_run.run_id),
             run_params=dict(self.run_params.get(dagster_run.job_name) or {}),
+            tags=dagster_run.tags,
         )
+        # kedro-mlflow ends the run's MLflow run as FAILED: let it find that run here.
+        run.join_tracking()
         error = _original_error(context)
         logger.info(
             "Calling on_pipeline_error for run %s of job %s (%s)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 from typing import Any
 
 from dagster import (
@@ -31,7 +32,7 @@ __all__ = [
 
 
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
-    """Materialization metadata a Dagster user expects: path, version, table shape."""
+    """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run."""
     metadata: dict[str, Any] = {"kedro/dataset": dataset_name}
     try:
         dataset = run.catalog.get(dataset_name)
@@ -48,6 +49,12 @@ def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
     if columns is not None and hasattr(obj, "__len__"):
         metadata["row_count"] = len(obj)
         metadata["columns"] = ", ".join(str(c) for c in columns)
+    if "mlflow" in sys.modules:  # the run is tracked in MLflow (kedro-mlflow imported it)
+        from kedro_dagster.runtime.mlflow import active_run_info
+
+        info = active_run_info(getattr(run, "context", None))
+        if info is not None:
+            metadata.update(info.as_metadata())
     return metadata
 
 

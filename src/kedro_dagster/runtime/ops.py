@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,10 @@ class StartCompute:
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
         )
+        if "mlflow" in sys.modules:  # kedro-mlflow (or the project) imported it
+            from kedro_dagster.runtime.mlflow import record_run
+
+            record_run(context, run)
         yield Output(None, START_OUTPUT)
 
 
@@ -253,6 +258,7 @@ class EndCompute:
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
         run = _run_resource(context)
+        run.join_tracking()
         run.hooks.after_pipeline_run(
             run_params=run.run_params, run_result={}, pipeline=self.pipeline, catalog=run.catalog
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dagster.constants import ENV_TAG
-from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_for_run
+from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
 
 __all__ = ["KedroRunResourceFactory"]
 
@@ -45,16 +45,23 @@ class KedroRunResourceFactory:
     def __call__(self, init_context: Any) -> KedroRunContext:
         """Create the run context (called by Dagster at resource initialization)."""
         run = init_context.dagster_run
-        tags = run.tags if run is not None else {}
         config = init_context.resource_config or {}
         runtime_params = diff_params(config.get("params") or {}, self.params_defaults)
         run_id = init_context.run_id or "ephemeral"
+        instance = init_context.instance
+        # The stored run, not the one this process was handed: it carries the tags added
+        # since the run started (the MLflow run recorded by the job's start op).
+        record = instance.get_run_record_by_id(run_id) if instance is not None else None
+        if record is not None:
+            run = record.dagster_run
+        tags = run.tags if run is not None else {}
         return KedroRunContext.create(
             project_path=self.project_path,
             env=tags.get(ENV_TAG, self.env),
             run_id=run_id,
             runtime_params=runtime_params,
-            save_version=save_version_for_run(init_context.instance, run_id),
+            save_version=save_version_of(record),
             load_versions=config.get("load_versions") or None,
             run_params=self.run_params,
+            tags=tags,
         )

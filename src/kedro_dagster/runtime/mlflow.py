@@ -1,0 +1,299 @@
+"""MLflow tracking through kedro-mlflow: one MLflow run per Dagster run, whatever the executor.
+
+kedro-mlflow's hook starts an MLflow run in ``before_pipeline_run`` and ends it in
+``after_pipeline_run``. Under Dagster those hooks fire in the job's start and end ops, which
+may run in other processes than the node ops (multiprocess executor and the like). The start
+op therefore records the MLflow run on the Dagster run (tags and a log line), and every other
+process of that run configures kedro-mlflow's hook from ``mlflow.yml`` and resumes the same
+MLflow run before its first node, so parameters, metrics and artifacts land in one run.
+
+Nothing here imports MLflow unless kedro-mlflow's hook is registered in the project's hook
+manager or MLflow is already imported by someone else.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    "EXPERIMENT_ID_TAG",
+    "RUN_ID_TAG",
+    "RUN_URL_TAG",
+    "TRACKING_DISABLED",
+    "TRACKING_TAG",
+    "TRACKING_URI_TAG",
+    "MlflowRunInfo",
+    "active_run_info",
+    "join_run",
+    "kedro_mlflow_hooks",
+    "record_run",
+    "run_url",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Dagster run tags (and materialization metadata keys) describing the run's MLflow run.
+RUN_ID_TAG = "mlflow/run_id"
+EXPERIMENT_ID_TAG = "mlflow/experiment_id"
+TRACKING_URI_TAG = "mlflow/tracking_uri"
+RUN_URL_TAG = "mlflow/run_url"
+#: Set to :data:`TRACKING_DISABLED` when kedro-mlflow is active but tracking is disabled for
+#: the job's pipeline (``tracking.disable_tracking.pipelines`` in ``mlflow.yml``).
+TRACKING_TAG = "mlflow/tracking"
+TRACKING_DISABLED = "disabled"
+
+_DEFAULT_UI = ("127.0.0.1", "5000")
+
+
+@dataclass(frozen=True)
+class MlflowRunInfo:
+    """Where an MLflow run lives and how to open it.
+
+    Parameters
+    ----------
+    run_id : str
+        MLflow run id.
+    experiment_id : str
+        MLflow experiment id.
+    tracking_uri : str
+        Tracking URI, with any password masked.
+    run_url : str, optional
+        URL of the run in the MLflow UI; ``None`` when it cannot be known (Databricks).
+    """
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    run_url: str | None
+
+    def as_tags(self) -> dict[str, str]:
+        """The Dagster run tags recording this run."""
+        tags = {
+            RUN_ID_TAG: self.run_id,
+            EXPERIMENT_ID_TAG: self.experiment_id,
+            TRACKING_URI_TAG: self.tracking_uri,
+        }
+        if self.run_url:
+            tags[RUN_URL_TAG] = self.run_url
+        return tags
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Materialization metadata: the tags, with the run URL as a clickable link."""
+        from dagster import MetadataValue
+
+        metadata: dict[str, Any] = dict(self.as_tags())
+        if self.run_url:
+            metadata[RUN_URL_TAG] = MetadataValue.url(self.run_url)
+        return metadata
+
+
+def kedro_mlflow_hooks(hook_manager: Any) -> list[Any]:
+    """kedro-mlflow's ``MlflowHook`` instances registered in ``hook_manager`` (by class name).
+
+    Parameters
+    ----------
+    hook_manager : PluginManager
+        The project's hook manager.
+
+    Returns
+    -------
+    list
+        The registered ``MlflowHook`` instances (subclasses included); empty without
+        kedro-mlflow. Nothing is imported to find out.
+    """
+    get_plugins = getattr(hook_manager, "get_plugins", None)
+    if get_plugins is None:
+        return []
+    return [
+        plugin
+        for plugin in get_plugins()
+        if any(
+            cls.__name__ == "MlflowHook" and cls.__module__.startswith("kedro_mlflow.")
+            for cls in type(plugin).__mro__
+        )
+    ]
+
+
+def _mask_password(uri: str) -> str:
+    """``uri`` with the password of its user info replaced by ``***``."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username or ''}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _ui_address(kedro_context: Any) -> tuple[str, str]:
+    """Host and port of ``kedro mlflow ui`` from ``mlflow.yml``'s ``ui`` section."""
+    ui = getattr(getattr(kedro_context, "mlflow", None), "ui", None)
+    host = getattr(ui, "host", None) or _DEFAULT_UI[0]
+    port = getattr(ui, "port", None) or _DEFAULT_UI[1]
+    if host in ("0.0.0.0", "::"):  # listening on every interface: open it locally
+        host = "127.0.0.1"
+    return str(host), str(port)
+
+
+def run_url(
+    tracking_uri: str, experiment_id: str, run_id: str, kedro_context: Any = None
+) -> str | None:
+    """URL of an MLflow run in the MLflow UI.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        The tracking URI. An ``http(s)`` tracking server serves the UI itself; for a local
+        store (files, SQLite, a database) the UI is the one ``kedro mlflow ui`` or
+        ``mlflow ui`` starts, at the ``ui`` host and port of ``mlflow.yml``
+        (``127.0.0.1:5000`` by default).
+    experiment_id : str
+        Experiment id of the run.
+    run_id : str
+        The run id.
+    kedro_context : KedroContext, optional
+        Context configured by kedro-mlflow (its ``mlflow`` attribute holds ``mlflow.yml``).
+
+    Returns
+    -------
+    str or None
+        The URL; ``None`` for Databricks, whose workspace URL is not in the tracking URI.
+    """
+    scheme = urlsplit(tracking_uri).scheme.lower()
+    if scheme.startswith("databricks") or tracking_uri.startswith("databricks"):
+        return None
+    if scheme in ("http", "https"):
+        parts = urlsplit(tracking_uri)
+        base = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    else:
+        host, port = _ui_address(kedro_context)
+        base = f"http://{host}:{port}"
+    return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def active_run_info(kedro_context: Any = None) -> MlflowRunInfo | None:
+    """The MLflow run active in this thread, if MLflow is in use and a run is active.
+
+    Parameters
+    ----------
+    kedro_context : KedroContext, optional
+        Context configured by kedro-mlflow, for the UI address of local stores.
+
+    Returns
+    -------
+    MlflowRunInfo or None
+        ``None`` when MLflow was never imported in this process or no run is active.
+    """
+    if "mlflow" not in sys.modules:
+        return None
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None:
+        return None
+    tracking_uri = mlflow.get_tracking_uri()
+    experiment_id = str(active.info.experiment_id)
+    run_id = str(active.info.run_id)
+    return MlflowRunInfo(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        tracking_uri=_mask_password(tracking_uri),
+        run_url=run_url(tracking_uri, experiment_id, run_id, kedro_context),
+    )
+
+
+def record_run(context: Any, run: Any) -> MlflowRunInfo | None:
+    """Record the MLflow run kedro-mlflow just started on the Dagster run (tags and log).
+
+    Called by the job's start op after ``before_pipeline_run``.
+
+    Parameters
+    ----------
+    context : OpExecutionContext
+        The start op's context.
+    run : KedroRunContext
+        The run's Kedro side.
+
+    Returns
+    -------
+    MlflowRunInfo or None
+        The recorded run, or ``None`` when no MLflow run is active.
+    """
+    hooks = kedro_mlflow_hooks(run.hook_manager)
+    info = active_run_info(run.context)
+    if info is None:
+        if hooks:  # kedro-mlflow is on, but tracking is disabled for this pipeline
+            context.instance.add_run_tags(context.run_id, {TRACKING_TAG: TRACKING_DISABLED})
+            context.log.info("kedro-mlflow: tracking is disabled for this pipeline")
+        return None
+    context.instance.add_run_tags(context.run_id, info.as_tags())
+    where = info.run_url or info.tracking_uri
+    context.log.info(
+        f"MLflow run {info.run_id} (experiment {info.experiment_id}, tracking URI "
+        f"{info.tracking_uri}): {where}"
+    )
+    return info
+
+
+def join_run(run: Any, tags: Mapping[str, str]) -> bool:
+    """Set up kedro-mlflow in a process of a tracked run that did not run the start op.
+
+    kedro-mlflow's hook is configured from ``mlflow.yml`` for this context only (its own
+    ``after_context_created``, ``after_catalog_created`` and ``before_pipeline_run``; the
+    project's other hooks are not called) with the run id recorded by the start op, so it
+    resumes that MLflow run instead of starting one. When tracking is disabled for the
+    pipeline, the hook is told so and logs nothing.
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process.
+    tags : Mapping of str to str
+        The Dagster run's tags.
+
+    Returns
+    -------
+    bool
+        Whether kedro-mlflow was set up here.
+    """
+    run_id = tags.get(RUN_ID_TAG)
+    if not run_id and tags.get(TRACKING_TAG) != TRACKING_DISABLED:
+        return False
+    hooks = kedro_mlflow_hooks(run.hook_manager)
+    if not hooks:
+        return False
+    import mlflow
+    from kedro.pipeline import Pipeline
+
+    if mlflow.active_run() is not None:
+        # The start op ran in this process (in-process executor): kedro-mlflow's run is here.
+        # (A re-executed run may carry its parent's tags: never resume those over it.)
+        return False
+    context = run.context
+    for hook in hooks:
+        hook.after_context_created(context=context)
+        config = getattr(context, "mlflow", None) or getattr(hook, "mlflow_config", None)
+        if run_id and config is not None:
+            config.tracking.run.id = run_id
+            # Keep the run's name (a `${km.random_name:}` would draw a new one per process).
+            config.tracking.run.name = mlflow.get_run(run_id).info.run_name
+        # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
+        hook.after_catalog_created(
+            catalog=run.catalog,
+            conf_catalog=run.conf_catalog,
+            conf_creds={},
+            parameters={},
+            save_version=run.save_version,
+            load_versions=run.run_params.get("load_versions"),
+        )
+        hook.before_pipeline_run(
+            run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog
+        )
+    logger.debug("Resumed MLflow run %s in this process", run_id)
+    return True

@@ -1,0 +1,338 @@
+"""MLflow through kedro-mlflow: one MLflow run per Dagster run, in tags, logs and metadata.
+
+kedro-mlflow registers its hook in every Kedro project of its environment, so these tests run
+the projects with `.venv-mlflow` (built by `scripts/setup` with the `mlflow` extra), never with
+the main `.venv`. Stores are real: a SQLite MLflow tracking store and a SQLite Dagster instance
+in `tmp_path`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, run, runs_in, subprocess_env, write_dagster_yml
+from kedro_factory import make_project
+
+MLFLOW_VENV = Path(os.environ.get("KEDRO_DAGSTER_MLFLOW_VENV", REPO / ".venv-mlflow"))
+MLFLOW_BIN = MLFLOW_VENV / "bin"
+MLFLOW_PYTHON = str(MLFLOW_BIN / "python")
+MLFLOW_KEDRO = str(MLFLOW_BIN / "kedro")
+
+needs_mlflow = pytest.mark.skipif(
+    not (MLFLOW_BIN / "kedro").exists(),
+    reason=f"no {MLFLOW_VENV}: scripts/setup builds it (uv sync --extra mlflow)",
+)
+pytestmark = pytest.mark.timeout(600)
+
+REGISTRY = """
+from kedro.pipeline import Pipeline, node
+from {package}.nodes import make_table, summarise
+
+
+def score(table):
+    import mlflow
+
+    mlflow.log_metric("row_count", float(len(table)))
+    return table.describe().reset_index()
+
+
+def explode(table):
+    raise ValueError("boom")
+
+
+def register_pipelines():
+    tracked = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(score, "table", "summary", name="score"),
+    ])
+    # Tracking disabled in mlflow.yml: kedro-mlflow logs no parameters, starts no run.
+    untracked = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(summarise, "table", "described", name="summarise"),
+    ])
+    failing = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(explode, "table", "boom_out", name="explode"),
+    ])
+    return {{"__default__": tracked, "untracked": untracked, "failing": failing}}
+"""
+
+CATALOG = {
+    "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+    "table": {"type": "pandas.CSVDataset", "filepath": "data/table.csv"},
+    "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+}
+
+UI_PORT = "5055"
+
+# Every MLflow run of the store, as JSON (run in .venv-mlflow: mlflow is not in .venv).
+LIST_RUNS = """
+import json, sys
+from mlflow import MlflowClient
+
+client = MlflowClient(sys.argv[1])
+runs = []
+for experiment in client.search_experiments():
+    for r in client.search_runs([experiment.experiment_id]):
+        runs.append({
+            "run_id": r.info.run_id,
+            "experiment_id": r.info.experiment_id,
+            "experiment": experiment.name,
+            "status": r.info.status,
+            "metrics": r.data.metrics,
+            "params": r.data.params,
+            "tags": r.data.tags,
+        })
+print("RUNS " + json.dumps(runs))
+"""
+
+
+def _project(root: Path, package: str) -> tuple[Path, str]:
+    project = make_project(
+        root / "project", package, catalog=CATALOG, registry=REGISTRY, parameters={"factor": 3}
+    )
+    tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+    (project / "conf/base/mlflow.yml").write_text(
+        yaml.safe_dump(
+            {
+                "server": {"mlflow_tracking_uri": tracking_uri},
+                "tracking": {
+                    "experiment": {"name": f"{package}_experiment"},
+                    "disable_tracking": {"pipelines": ["untracked"]},
+                },
+                "ui": {"port": UI_PORT},
+            }
+        )
+    )
+    pipeline = {"pipeline": {"pipeline_name": "__default__"}}
+    write_dagster_yml(
+        project,
+        {
+            "executors": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+            "jobs": {
+                "tracked_inproc": pipeline,
+                "tracked_mp": {**pipeline, "executor": "parallel"},
+                "untracked_mp": {
+                    "pipeline": {"pipeline_name": "untracked"},
+                    "executor": "parallel",
+                },
+                "failing_mp": {"pipeline": {"pipeline_name": "failing"}, "executor": "parallel"},
+            },
+        },
+    )
+    run([MLFLOW_KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    return project, tracking_uri
+
+
+def _launch(project: Path, home: Path, job: str, check: bool = True):
+    cmd = [MLFLOW_KEDRO, "dagster", "launch", "--job", job]
+    if check:
+        return run(cmd, cwd=project, env=subprocess_env(home))
+    return subprocess.run(
+        cmd, cwd=project, env=subprocess_env(home), capture_output=True, text=True, timeout=600
+    )
+
+
+def _mlflow_runs(tracking_uri: str, cwd: Path) -> list[dict]:
+    out = run([MLFLOW_PYTHON, "-c", LIST_RUNS, tracking_uri], cwd=cwd, env=subprocess_env())
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RUNS "))
+    return json.loads(line.removeprefix("RUNS "))
+
+
+def _run_logs(home: Path, run_id: str) -> tuple[list[str], list[dict]]:
+    """The run's log messages and the metadata of its materializations."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        entries = instance.all_logs(run_id)
+    messages = [e.user_message for e in entries if e.user_message]
+    metadata = []
+    for entry in entries:
+        event = entry.dagster_event
+        if event is not None and event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            raw = event.event_specific_data.materialization.metadata
+            metadata.append({key: value.value for key, value in raw.items()})
+    return messages, metadata
+
+
+def _assert_one_tracked_run(
+    project: Path, root: Path, tracking_uri: str, job: str, package: str
+) -> None:
+    home = root / "home"
+    _launch(project, home, job)
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+
+    (mlflow_run,) = _mlflow_runs(tracking_uri, root)  # one MLflow run, not one per step
+    run_id, experiment_id = mlflow_run["run_id"], mlflow_run["experiment_id"]
+    assert mlflow_run["experiment"] == f"{package}_experiment"
+    assert mlflow_run["status"] == "FINISHED"
+    assert mlflow_run["metrics"] == {"row_count": 3.0}  # logged by a node
+    assert mlflow_run["params"] == {"factor": "3"}  # logged by kedro-mlflow's before_node_run
+    assert mlflow_run["tags"]["kedro_command"].startswith("kedro run")
+
+    url = f"http://127.0.0.1:{UI_PORT}/#/experiments/{experiment_id}/runs/{run_id}"
+    tags = dagster_run.tags
+    assert tags["mlflow/run_id"] == run_id
+    assert tags["mlflow/experiment_id"] == experiment_id
+    assert tags["mlflow/tracking_uri"] == tracking_uri
+    assert tags["mlflow/run_url"] == url
+
+    messages, materializations = _run_logs(home, dagster_run.run_id)
+    assert [m for m in messages if run_id in m and url in m], messages
+    assert {m["kedro/dataset"] for m in materializations} == {"table", "summary"}
+    for metadata in materializations:
+        assert metadata["mlflow/run_id"] == run_id
+        assert metadata["mlflow/experiment_id"] == experiment_id
+        assert metadata["mlflow/tracking_uri"] == tracking_uri
+        assert metadata["mlflow/run_url"] == url
+    # Nothing was tracked anywhere else (MLflow's default store is ./mlflow.db or ./mlruns).
+    assert not (project / "mlflow.db").exists() and not (project / "mlruns").exists()
+
+
+@needs_mlflow
+def test_in_process_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_inproc")
+    _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_inproc", "mlflow_inproc")
+
+
+@needs_mlflow
+def test_multiprocess_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_mp")
+    _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_mp", "mlflow_mp")
+
+
+@needs_mlflow
+def test_disabled_pipeline_tracks_nothing_under_multiprocess(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_off")
+    home = tmp_path / "home"
+    _launch(project, home, "untracked_mp")
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert dagster_run.tags["mlflow/tracking"] == "disabled"
+    assert "mlflow/run_id" not in dagster_run.tags
+    assert _mlflow_runs(tracking_uri, tmp_path) == []
+    assert not (project / "mlflow.db").exists() and not (project / "mlruns").exists()
+
+
+SENSOR_SCRIPT = """
+import sys
+import dagster as dg
+from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from kedro_dagster import KedroProjectTranslator
+
+defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
+sensor = defs.get_sensor_def("kedro_on_pipeline_error")
+with DagsterInstance.get() as instance:
+    (failed,) = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.FAILURE]
+    (entry,) = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=entry.dagster_event,
+        dagster_instance=instance,
+        dagster_run=failed,
+    ).for_run_failure()
+    sensor(context)
+print("SENSOR_EVALUATED")
+"""
+
+
+@needs_mlflow
+def test_failed_run_is_marked_failed_by_the_failure_sensor(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_fail")
+    home = tmp_path / "home"
+    result = _launch(project, home, "failing_mp", check=False)
+    assert result.returncode != 0
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert failed.tags["mlflow/run_id"] == mlflow_run["run_id"]
+    assert mlflow_run["params"] == {"factor": "3"}
+
+    out = run(
+        [MLFLOW_PYTHON, "-c", SENSOR_SCRIPT, str(project)], cwd=project, env=subprocess_env(home)
+    )
+    assert "SENSOR_EVALUATED" in out.stdout
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)  # still one run, now FAILED
+    assert mlflow_run["status"] == "FAILED"
+
+
+LAZY = """
+import sys
+import kedro_dagster
+import kedro_dagster.runtime.mlflow
+from kedro_dagster import KedroProjectTranslator
+
+KedroProjectTranslator(sys.argv[1]).to_definitions().resolve_all_job_defs()
+print("MLFLOW_IMPORTED", "mlflow" in sys.modules, "kedro_mlflow" in sys.modules)
+"""
+
+
+@needs_mlflow
+def test_loading_definitions_imports_no_mlflow(tmp_path: Path) -> None:
+    """Even with kedro-mlflow installed and configured, the load world imports no MLflow."""
+    project, _ = _project(tmp_path, "mlflow_lazy")
+    out = run([MLFLOW_PYTHON, "-c", LAZY, str(project)], cwd=project, env=subprocess_env())
+    assert "MLFLOW_IMPORTED False False" in out.stdout, out.stdout
+
+
+def test_main_environment_has_no_mlflow() -> None:
+    """The main .venv runs every other test without kedro-mlflow's hook in their projects."""
+    code = "import importlib.util as u; print(u.find_spec('kedro_mlflow') is None)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("uri", "url"),
+    [
+        ("sqlite:////tmp/mlflow.db", "http://127.0.0.1:5000/#/experiments/7/runs/abc"),
+        ("file:///tmp/mlruns", "http://127.0.0.1:5000/#/experiments/7/runs/abc"),
+        ("https://mlflow.example.com/", "https://mlflow.example.com/#/experiments/7/runs/abc"),
+        ("http://user:pw@host:5001/mlflow", "http://host:5001/mlflow/#/experiments/7/runs/abc"),
+        ("databricks", None),
+    ],
+)
+def test_run_url(uri: str, url: str | None) -> None:
+    from kedro_dagster.runtime.mlflow import run_url
+
+    assert run_url(uri, "7", "abc") == url
+
+
+def test_run_url_of_a_local_store_uses_the_ui_section_of_mlflow_yml() -> None:
+    from types import SimpleNamespace
+
+    from kedro_dagster.runtime.mlflow import run_url
+
+    context = SimpleNamespace(
+        mlflow=SimpleNamespace(ui=SimpleNamespace(host="0.0.0.0", port="8080"))
+    )
+    assert run_url("sqlite:///x.db", "1", "r") == "http://127.0.0.1:5000/#/experiments/1/runs/r"
+    assert (
+        run_url("sqlite:///x.db", "1", "r", context)
+        == "http://127.0.0.1:8080/#/experiments/1/runs/r"
+    )
+
+
+def test_tracking_uri_password_is_masked() -> None:
+    from kedro_dagster.runtime.mlflow import _mask_password
+
+    assert _mask_password("postgresql://bob:secret@db:5432/ml") == "postgresql://bob:***@db:5432/ml"
+    assert _mask_password("sqlite:////tmp/mlflow.db") == "sqlite:////tmp/mlflow.db"
+
+
+def test_the_runtime_module_imports_no_mlflow() -> None:
+    code = (
+        "import sys, kedro_dagster.runtime.mlflow, kedro_dagster.runtime.io_managers, "
+        "kedro_dagster.runtime.ops; print('mlflow' in sys.modules)"
+    )
+    python = MLFLOW_PYTHON if (MLFLOW_BIN / "python").exists() else sys.executable
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
