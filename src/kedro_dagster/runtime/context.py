@@ -257,6 +257,7 @@ class KedroRunContext:
         DatasetError
             If a key has no file: the declared keys must be the dataset's partition ids.
         """
+        self.join_tracking()
         self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
         available = self.catalog.load(dataset_name) if keys else {}
         missing = [key for key in keys if key not in available]
