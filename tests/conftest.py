@@ -22,6 +22,30 @@ _VERSION_DIR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
 _OUTPUT_IGNORE = shutil.ignore_patterns(".dagster_home", "__pycache__", "sessions", ".telemetry")
 
 
+# Evaluates the project's `kedro_on_pipeline_error` sensor once, against the single failed run
+# of `$DAGSTER_HOME`, as the daemon would (argv[1]: the project folder).
+FAILURE_SENSOR_SCRIPT = """
+import sys
+import dagster as dg
+from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
+from kedro_dagster import KedroProjectTranslator
+
+defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
+sensor = defs.get_sensor_def("kedro_on_pipeline_error")
+with DagsterInstance.get() as instance:
+    (failed,) = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.FAILURE]
+    (entry,) = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=entry.dagster_event,
+        dagster_instance=instance,
+        dagster_run=failed,
+    ).for_run_failure()
+    sensor(context)
+print("SENSOR_EVALUATED")
+"""
+
+
 def copy_project(src: Path, dest: Path) -> Path:
     """Copy a Kedro project without generated outputs (raw inputs kept)."""
     shutil.copytree(src, dest, ignore=_OUTPUT_IGNORE)

@@ -7,7 +7,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from conftest import KEDRO, run, runs_in, subprocess_env, write_dagster_yml
+from conftest import (
+    FAILURE_SENSOR_SCRIPT,
+    KEDRO,
+    run,
+    runs_in,
+    subprocess_env,
+    write_dagster_yml,
+)
 from kedro_factory import make_project
 
 RECORDER = """
@@ -196,28 +203,6 @@ def test_node_hooks_run_in_the_node_process_under_multiprocess(tmp_path: Path) -
     assert len(node_pids) == 2  # one process per step
 
 
-SENSOR_SCRIPT = """
-import sys
-import dagster as dg
-from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
-from kedro_dagster import KedroProjectTranslator
-
-defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
-sensor = defs.get_sensor_def("kedro_on_pipeline_error")
-with DagsterInstance.get() as instance:
-    (failed,) = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.FAILURE]
-    (entry,) = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=sensor.name,
-        dagster_event=entry.dagster_event,
-        dagster_instance=instance,
-        dagster_run=failed,
-    ).for_run_failure()
-    sensor(context)
-print("SENSOR_EVALUATED")
-"""
-
-
 def test_on_pipeline_error_from_the_run_failure_sensor(tmp_path: Path) -> None:
     project = _project(tmp_path / "p", "hooks_fail")
     home, log = tmp_path / "home", tmp_path / "dagster.jsonl"
@@ -230,7 +215,7 @@ def test_on_pipeline_error_from_the_run_failure_sensor(tmp_path: Path) -> None:
     assert not [r for r in records if r["hook"] == "on_pipeline_error"]
 
     out = run(
-        [sys.executable, "-c", SENSOR_SCRIPT, str(project)],
+        [sys.executable, "-c", FAILURE_SENSOR_SCRIPT, str(project)],
         cwd=project,
         env=subprocess_env(home, HOOK_LOG=str(log)),
     )

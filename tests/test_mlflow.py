@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run, runs_in, subprocess_env, write_dagster_yml
+from conftest import FAILURE_SENSOR_SCRIPT, REPO, run, runs_in, subprocess_env, write_dagster_yml
 from kedro_factory import make_project
 
 MLFLOW_VENV = Path(os.environ.get("KEDRO_DAGSTER_MLFLOW_VENV", REPO / ".venv-mlflow"))
@@ -222,28 +222,6 @@ def test_disabled_pipeline_tracks_nothing_under_multiprocess(tmp_path: Path) -> 
     assert not (project / "mlflow.db").exists() and not (project / "mlruns").exists()
 
 
-SENSOR_SCRIPT = """
-import sys
-import dagster as dg
-from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
-from kedro_dagster import KedroProjectTranslator
-
-defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
-sensor = defs.get_sensor_def("kedro_on_pipeline_error")
-with DagsterInstance.get() as instance:
-    (failed,) = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.FAILURE]
-    (entry,) = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name=sensor.name,
-        dagster_event=entry.dagster_event,
-        dagster_instance=instance,
-        dagster_run=failed,
-    ).for_run_failure()
-    sensor(context)
-print("SENSOR_EVALUATED")
-"""
-
-
 @needs_mlflow
 def test_failed_run_is_marked_failed_by_the_failure_sensor(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_fail")
@@ -257,7 +235,9 @@ def test_failed_run_is_marked_failed_by_the_failure_sensor(tmp_path: Path) -> No
     assert mlflow_run["params"] == {"factor": "3"}
 
     out = run(
-        [MLFLOW_PYTHON, "-c", SENSOR_SCRIPT, str(project)], cwd=project, env=subprocess_env(home)
+        [MLFLOW_PYTHON, "-c", FAILURE_SENSOR_SCRIPT, str(project)],
+        cwd=project,
+        env=subprocess_env(home),
     )
     assert "SENSOR_EVALUATED" in out.stdout
     (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)  # still one run, now FAILED
