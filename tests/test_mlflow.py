@@ -47,6 +47,13 @@ def explode(table):
     raise ValueError("boom")
 
 
+def count_raw(raw):
+    import mlflow
+
+    mlflow.log_metric("raw_rows", float(len(raw)))
+    return raw.describe().reset_index()
+
+
 def register_pipelines():
     tracked = Pipeline([
         node(make_table, ["raw", "params:factor"], "table", name="make_table"),
@@ -61,13 +68,22 @@ def register_pipelines():
         node(make_table, ["raw", "params:factor"], "table", name="make_table"),
         node(explode, "table", "boom_out", name="explode"),
     ])
-    return {{"__default__": tracked, "untracked": untracked, "failing": failing}}
+    # Independent of `tracked`: its asset runs at the same time as `table` in an asset run.
+    side = Pipeline([node(count_raw, "raw", "raw_stats", name="count_raw")])
+    return {{
+        "__default__": tracked,
+        "untracked": untracked,
+        "failing": failing,
+        "side": side,
+    }}
 """
 
 CATALOG = {
     "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
     "table": {"type": "pandas.CSVDataset", "filepath": "data/table.csv"},
     "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    "raw_stats": {"type": "pandas.CSVDataset", "filepath": "data/raw_stats.csv"},
+    "boom_out": {"type": "pandas.CSVDataset", "filepath": "data/boom_out.csv"},
 }
 
 UI_PORT = "5055"
@@ -124,6 +140,7 @@ def _project(root: Path, package: str) -> tuple[Path, str]:
                     "executor": "parallel",
                 },
                 "failing_mp": {"pipeline": {"pipeline_name": "failing"}, "executor": "parallel"},
+                "side": {"pipeline": {"pipeline_name": "side"}},
             },
         },
     )
@@ -242,6 +259,76 @@ def test_failed_run_is_marked_failed_by_the_failure_sensor(tmp_path: Path) -> No
     assert "SENSOR_EVALUATED" in out.stdout
     (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)  # still one run, now FAILED
     assert mlflow_run["status"] == "FAILED"
+
+
+IN_PROCESS = json.dumps({"execution": {"config": {"in_process": {}}}})
+
+
+def _launch_assets(project: Path, home: Path, assets: str, *args: str):
+    cmd = [MLFLOW_KEDRO, "dagster", "launch", "--assets", assets, *args]
+    return subprocess.run(
+        cmd, cwd=project, env=subprocess_env(home), capture_output=True, text=True, timeout=600
+    )
+
+
+@needs_mlflow
+@pytest.mark.parametrize("executor", ["multiprocess", "in_process"])
+def test_asset_run_tracks_into_one_mlflow_run(tmp_path: Path, executor: str) -> None:
+    """Materializing assets (no job, so no start op) still gives one MLflow run per Dagster run.
+
+    `table` and `raw_stats` are independent (they run at the same time under multiprocess);
+    `summary` reads `table`. Each step logs a metric of its own into the same MLflow run.
+    """
+    package = f"mlflow_assets_{executor}"
+    project, tracking_uri = _project(tmp_path, package)
+    home = tmp_path / "home"
+    args = ["--config-json", IN_PROCESS] if executor == "in_process" else []
+    result = _launch_assets(project, home, "table,summary,raw_stats", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    run_id, experiment_id = mlflow_run["run_id"], mlflow_run["experiment_id"]
+    assert mlflow_run["experiment"] == f"{package}_experiment"
+    assert mlflow_run["status"] == "FINISHED"
+    assert mlflow_run["metrics"] == {"row_count": 3.0, "raw_rows": 3.0}  # from two steps
+    assert mlflow_run["params"] == {"factor": "3"}
+
+    url = f"http://127.0.0.1:{UI_PORT}/#/experiments/{experiment_id}/runs/{run_id}"
+    assert dagster_run.tags["mlflow/run_id"] == run_id
+    assert dagster_run.tags["mlflow/run_url"] == url
+    messages, materializations = _run_logs(home, dagster_run.run_id)
+    assert len([m for m in messages if run_id in m and url in m]) == 1, messages
+    assert {m["kedro/dataset"] for m in materializations} == {"table", "summary", "raw_stats"}
+    assert {m["mlflow/run_id"] for m in materializations} == {run_id}
+    assert not (project / "mlflow.db").exists() and not (project / "mlruns").exists()
+
+
+@needs_mlflow
+def test_failed_asset_run_marks_its_mlflow_run_failed(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_assets_fail")
+    home = tmp_path / "home"
+    result = _launch_assets(project, home, "table,boom_out")
+    assert result.returncode != 0
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert failed.tags["mlflow/run_id"] == mlflow_run["run_id"]
+    assert mlflow_run["status"] == "FAILED"  # without the daemon's sensor: the step ended it
+
+
+@needs_mlflow
+def test_a_second_asset_run_gets_its_own_mlflow_run(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_assets_twice")
+    home = tmp_path / "home"
+    for _ in range(2):
+        result = _launch_assets(project, home, "raw_stats")
+        assert result.returncode == 0, result.stdout + result.stderr
+    dagster_runs = runs_in(home)
+    mlflow_runs = _mlflow_runs(tracking_uri, tmp_path)
+    assert len(mlflow_runs) == 2 and {r["status"] for r in mlflow_runs} == {"FINISHED"}
+    assert {r.tags["mlflow/run_id"] for r in dagster_runs} == {r["run_id"] for r in mlflow_runs}
 
 
 LAZY = """

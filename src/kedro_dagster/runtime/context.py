@@ -86,6 +86,13 @@ class KedroRunContext:
         The catalog configuration, for ``after_catalog_created``.
     tags : dict
         The Dagster run's tags when this process started working on it.
+    starts_tracking : bool
+        Whether this run may start its own MLflow run: runs materializing assets, which have
+        no start op. Job runs only join the one their start op recorded.
+    instance : DagsterInstance, optional
+        The Dagster instance of the run (tags, storage folder, events).
+    log : DagsterLogManager, optional
+        Where to log for the run outside an op (the resource's logger).
     """
 
     run_id: str
@@ -96,7 +103,11 @@ class KedroRunContext:
     run_params: dict[str, Any] = field(default_factory=dict)
     conf_catalog: dict[str, Any] = field(default_factory=dict, repr=False)
     tags: dict[str, str] = field(default_factory=dict, repr=False)
+    starts_tracking: bool = False
+    instance: Any = field(default=None, repr=False)
+    log: Any = field(default=None, repr=False)
     _tracking_joined: bool = field(default=False, init=False, repr=False)
+    _tracking_ended: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def create(
@@ -110,6 +121,9 @@ class KedroRunContext:
         load_versions: dict[str, str] | None = None,
         run_params: dict[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        starts_tracking: bool = False,
+        instance: Any = None,
+        log: Any = None,
     ) -> KedroRunContext:
         """Build the Kedro context and catalog of a run without firing context hooks.
 
@@ -131,6 +145,12 @@ class KedroRunContext:
             Extra entries of the ``run_params`` hook argument (pipeline name, filters).
         tags : Mapping of str to str, optional
             The Dagster run's tags (experiment tracking recorded by the start op).
+        starts_tracking : bool
+            Whether the run may start its MLflow run (asset runs, without a start op).
+        instance : DagsterInstance, optional
+            The run's Dagster instance.
+        log : DagsterLogManager, optional
+            Logger of the run outside ops.
 
         Returns
         -------
@@ -211,21 +231,43 @@ class KedroRunContext:
             run_params=record,
             conf_catalog=conf_catalog,
             tags=dict(tags or {}),
+            starts_tracking=starts_tracking,
+            instance=instance,
+            log=log,
         )
 
     def join_tracking(self) -> None:
         """Join the run's MLflow run in this process, once, if the start op recorded one.
 
         Called before the first node, dataset or ``after_pipeline_run`` of the process; the
-        start op's process, where kedro-mlflow started the run, is left as it is.
+        start op's process, where kedro-mlflow started the run, is left as it is. In a run
+        materializing assets (``starts_tracking``), the first process to get here starts the
+        MLflow run when kedro-mlflow is on; a later asset step resumes it.
         """
         if self._tracking_joined:
+            if self._tracking_ended:
+                self._tracking_ended = False
+                from kedro_dagster.runtime.mlflow import resume_run
+
+                resume_run(self)
             return
         self._tracking_joined = True
-        if any(key.startswith("mlflow/") for key in self.tags):
+        if self.starts_tracking:
+            from kedro_dagster.runtime.mlflow import join_or_start_run
+
+            join_or_start_run(self)
+        elif any(key.startswith("mlflow/") for key in self.tags):
             from kedro_dagster.runtime.mlflow import join_run
 
             join_run(self, self.tags)
+
+    def end_tracking_step(self, failed: bool) -> None:
+        """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
+        if not (self.starts_tracking and self._tracking_joined) or self._tracking_ended:
+            return
+        from kedro_dagster.runtime.mlflow import end_step_run
+
+        self._tracking_ended = end_step_run(self, failed)
 
     @property
     def hooks(self) -> Any:

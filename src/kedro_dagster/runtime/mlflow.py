@@ -7,16 +7,23 @@ op therefore records the MLflow run on the Dagster run (tags and a log line), an
 process of that run configures kedro-mlflow's hook from ``mlflow.yml`` and resumes the same
 MLflow run before its first node, so parameters, metrics and artifacts land in one run.
 
+Runs materializing assets from the asset graph have no start or end op. There, the first
+process of the run to need tracking starts the MLflow run and records it, under a file lock
+in the instance's storage folder for the run; the other processes join it. Each asset step
+ends the MLflow run when it is done (``FAILED`` once any step of the run failed).
+
 Nothing here imports MLflow unless kedro-mlflow's hook is registered in the project's hook
 manager or MLflow is already imported by someone else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,9 +36,12 @@ __all__ = [
     "TRACKING_URI_TAG",
     "MlflowRunInfo",
     "active_run_info",
+    "end_step_run",
+    "join_or_start_run",
     "join_run",
     "kedro_mlflow_hooks",
     "record_run",
+    "resume_run",
     "run_url",
 ]
 
@@ -225,16 +235,25 @@ def record_run(context: Any, run: Any) -> MlflowRunInfo | None:
     MlflowRunInfo or None
         The recorded run, or ``None`` when no MLflow run is active.
     """
+    return _record(context.instance, context.run_id, context.log, run)
+
+
+def _record(instance: Any, dagster_run_id: str, log: Any, run: Any) -> MlflowRunInfo | None:
+    """Tag the Dagster run with the active MLflow run (or as disabled) and log where it is."""
     hooks = kedro_mlflow_hooks(run.hook_manager)
     info = active_run_info(run.context)
-    if info is None:
-        if hooks:  # kedro-mlflow is on, but tracking is disabled for this pipeline
-            context.instance.add_run_tags(context.run_id, {TRACKING_TAG: TRACKING_DISABLED})
-            context.log.info("kedro-mlflow: tracking is disabled for this pipeline")
+    tags = info.as_tags() if info is not None else {TRACKING_TAG: TRACKING_DISABLED}
+    if info is None and not hooks:
         return None
-    context.instance.add_run_tags(context.run_id, info.as_tags())
+    if instance is not None:
+        instance.add_run_tags(dagster_run_id, tags)
+    run.tags.update(tags)
+    log = log if log is not None else logger
+    if info is None:  # kedro-mlflow is on, but tracking is disabled for this pipeline
+        log.info("kedro-mlflow: tracking is disabled for this pipeline")
+        return None
     where = info.run_url or info.tracking_uri
-    context.log.info(
+    log.info(
         f"MLflow run {info.run_id} (experiment {info.experiment_id}, tracking URI "
         f"{info.tracking_uri}): {where}"
     )
@@ -297,3 +316,155 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
         )
     logger.debug("Resumed MLflow run %s in this process", run_id)
     return True
+
+
+_LOCK_FILE = "kedro_dagster_mlflow.lock"
+_FAILED_FILE = "kedro_dagster_mlflow.failed"
+
+
+def _run_folder(run: Any) -> Path | None:
+    """The Dagster run's folder in the instance's storage (shared by its local processes)."""
+    instance = run.instance
+    storage = getattr(instance, "storage_directory", None) if instance is not None else None
+    if storage is None:
+        return None
+    folder = Path(storage()) / run.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _run_lock(run: Any) -> Iterator[Path | None]:
+    """Hold the run's MLflow lock: a file lock in the run's folder, shared by its processes.
+
+    Yields the run's folder, or ``None`` (and locks nothing) without a storage folder.
+    """
+    folder = _run_folder(run)
+    if folder is None:
+        yield None
+        return
+    from filelock import FileLock  # a dependency of dagster
+
+    with FileLock(folder / _LOCK_FILE):
+        yield folder
+
+
+def _stored_tags(run: Any) -> dict[str, str]:
+    """The Dagster run's tags as stored now (other processes may have added some)."""
+    instance = run.instance
+    record = instance.get_run_record_by_id(run.run_id) if instance is not None else None
+    return dict(record.dagster_run.tags) if record is not None else dict(run.tags)
+
+
+def _start_run(run: Any) -> None:
+    """Let kedro-mlflow's hook (only) start an MLflow run as ``kedro run`` would, and record it."""
+    from kedro.pipeline import Pipeline
+
+    context = run.context
+    for hook in kedro_mlflow_hooks(run.hook_manager):
+        hook.after_context_created(context=context)
+        hook.after_catalog_created(
+            catalog=run.catalog,
+            conf_catalog=run.conf_catalog,
+            conf_creds={},
+            parameters={},
+            save_version=run.save_version,
+            load_versions=run.run_params.get("load_versions"),
+        )
+        hook.before_pipeline_run(
+            run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog
+        )
+    _record(run.instance, run.run_id, run.log, run)
+
+
+def join_or_start_run(run: Any) -> bool:
+    """Start the MLflow run of an asset run, or join it when another process started it.
+
+    Runs materializing assets have no start op: the first of their processes to need
+    tracking lets kedro-mlflow start the MLflow run and records it on the Dagster run; the
+    check and the start hold a file lock of the run's storage folder, so concurrent steps of
+    a multiprocess run agree on one MLflow run.
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process (with the Dagster instance).
+
+    Returns
+    -------
+    bool
+        Whether kedro-mlflow was set up here.
+    """
+    if not kedro_mlflow_hooks(run.hook_manager):
+        return False
+    with _run_lock(run):
+        tags = _stored_tags(run)
+        if tags.get(RUN_ID_TAG) or tags.get(TRACKING_TAG) == TRACKING_DISABLED:
+            run.tags.update(tags)
+            return join_run(run, tags)
+        _start_run(run)
+    return True
+
+
+def resume_run(run: Any) -> None:
+    """Make the run's recorded MLflow run active again in this process (a later asset step)."""
+    run_id = run.tags.get(RUN_ID_TAG)
+    if not run_id or "mlflow" not in sys.modules:
+        return
+    import mlflow
+
+    if mlflow.active_run() is None:
+        mlflow.start_run(run_id=run_id)
+
+
+def _has_failed_step(run: Any) -> bool:
+    from dagster import DagsterEventType
+
+    instance = run.instance
+    if instance is None:
+        return False
+    return bool(instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE))
+
+
+def end_step_run(run: Any, failed: bool) -> bool:
+    """End the MLflow run in this process at the end of an asset step.
+
+    Asset runs have no end op, and a step process may never reach MLflow's exit handler
+    (forkserver children exit with ``os._exit``), so each step ends the run it used:
+    ``FAILED`` when this step or an earlier one failed, ``FINISHED`` otherwise. A step
+    running later resumes it; the last step to end sets the final status.
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process.
+    failed : bool
+        Whether this step failed.
+
+    Returns
+    -------
+    bool
+        Whether a run was ended (to resume before the next step of this process).
+    """
+    run_id = run.tags.get(RUN_ID_TAG)
+    if not run_id or "mlflow" not in sys.modules:
+        return False
+    hooks = kedro_mlflow_hooks(run.hook_manager)
+    if any(getattr(hook, "_already_active_mlflow", False) for hook in hooks):
+        return False  # a run started by the caller before Dagster's: theirs to end
+    import mlflow
+
+    with _run_lock(run) as folder:
+        marker = folder / _FAILED_FILE if folder is not None else None
+        if failed and marker is not None:
+            marker.touch()
+        failed = failed or bool(marker and marker.exists()) or _has_failed_step(run)
+        status = "FAILED" if failed else "FINISHED"
+        # kedro-mlflow's `before_node_run` re-opens the run as a nested entry of the same id
+        # for every node, and MLflow's exit handler would end what is left as FINISHED: end
+        # every entry (each one belongs to this run: a caller's own run was excluded above).
+        ended = False
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status)
+            ended = True
+    return ended

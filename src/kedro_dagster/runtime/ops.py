@@ -209,15 +209,27 @@ class AssetNodeCompute(NodeCompute):
         return outputs
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
-        """Recompute memory inputs, run the node, emit its persisted outputs."""
+        """Recompute memory inputs, run the node, emit its persisted outputs.
+
+        The step joins (or starts) the run's MLflow run, and ends it once its outputs are
+        saved: runs of assets have no end op.
+        """
         run = _run_resource(context)
         cache: dict[str, Any] = {}
-        if self.selections is None:
-            outputs = self._run_once(context, run, loaded, None, cache)
-        else:
-            for key in context.partition_keys:
-                outputs = self._run_once(context, run, loaded, self.selections[key], cache)
-        yield from self._emit(outputs)
+        done = False
+        try:
+            run.join_tracking()
+            if self.selections is None:
+                outputs = self._run_once(context, run, loaded, None, cache)
+            else:
+                for key in context.partition_keys:
+                    outputs = self._run_once(context, run, loaded, self.selections[key], cache)
+            # The IO managers save each output (with its materialization) before the
+            # generator resumes: the MLflow run is still active for them.
+            yield from self._emit(outputs)
+            done = True
+        finally:
+            run.end_tracking_step(failed=not done)
 
 
 class StartCompute:

@@ -26,6 +26,9 @@ class KedroRunResourceFactory:
         parameters, as ``kedro run --params`` would.
     run_params : Mapping, optional
         ``run_params`` entries for pipeline hooks (pipeline name and filters of the job).
+    starts_tracking : bool
+        Whether runs may start their own MLflow run: the resource of assets, whose runs have
+        no start op (see :meth:`KedroRunContext.join_tracking`).
     """
 
     def __init__(
@@ -34,11 +37,13 @@ class KedroRunResourceFactory:
         env: str,
         params_defaults: Mapping[str, Any],
         run_params: Mapping[str, Any] | None = None,
+        starts_tracking: bool = False,
     ) -> None:
         self.project_path = project_path
         self.env = env
         self.params_defaults = params_defaults
         self.run_params = dict(run_params or {})
+        self.starts_tracking = starts_tracking
         # Dagster names resource functions in its events.
         self.__name__ = "kedro_run"
 
@@ -64,4 +69,7 @@ class KedroRunResourceFactory:
             load_versions=config.get("load_versions") or None,
             run_params=self.run_params,
             tags=tags,
+            starts_tracking=self.starts_tracking,
+            instance=instance,
+            log=getattr(init_context, "log", None),
         )

@@ -73,6 +73,7 @@ def kedro_run_resource(
     env: str,
     parameters: Mapping[str, Any],
     run_params: Mapping[str, Any] | None = None,
+    starts_tracking: bool = False,
 ) -> ResourceDefinition:
     """The ``kedro_run`` resource whose config holds the parameters a job uses.
 
@@ -86,9 +87,13 @@ def kedro_run_resource(
         The parameter tree shown (and editable) in the launchpad.
     run_params : Mapping, optional
         ``run_params`` entries for pipeline hooks.
+    starts_tracking : bool
+        Whether its runs start their own MLflow run (assets: no start op).
     """
     return ResourceDefinition(
-        resource_fn=KedroRunResourceFactory(project_path, env, parameters, run_params),
+        resource_fn=KedroRunResourceFactory(
+            project_path, env, parameters, run_params, starts_tracking=starts_tracking
+        ),
         config_schema={
             "params": config_field(dict(parameters)),
             "load_versions": Field(

@@ -178,6 +178,7 @@ class _Translation:
             used_parameters(
                 project.parameters, {i for node in deployed.values() for i in node.inputs}
             ),
+            starts_tracking=True,  # asset runs have no start op to start an MLflow run
         )
         assets: list[Any] = []
         for node in deployed.values():
