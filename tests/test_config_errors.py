@@ -62,6 +62,11 @@ CASES = [
         "IANA timezone",
     ),
     ({"schedules": {"s": {}}}, "schedules.s.cron_schedule", "required key is missing"),
+    (
+        {"schedules": {"s": {"cron_schedule": "0 0 * * *", "default_status": "paused"}}},
+        "schedules.s.default_status",
+        "'STOPPED' or 'RUNNING'",
+    ),
     ({"loggers": {"l": {"log_level": "LOUD"}}}, "loggers.l.log_level", "not a logging level"),
     ({"jobs": {"j": {"pipeline": {"tags": 3}}}}, "jobs.j.pipeline.tags", "valid list"),
     ({"jobz": {}}, "jobz", "Did you mean 'jobs'"),

@@ -1,9 +1,9 @@
 """A schedule of dagster.yml runs its job under the real Dagster daemon.
 
-The schedule (``cron_schedule: "* * * * *"``) becomes ``<job>__<schedule>``; Dagster creates
-schedules stopped, so the test starts it with ``dagster schedule start`` (as an operator
-would), runs ``dagster-daemon run`` on the project, and waits for a run the schedule launched
-to succeed.
+The schedule (``cron_schedule: "* * * * *"``, ``default_status: running``) becomes
+``<job>__<schedule>``, running as soon as it is deployed: the test runs ``dagster-daemon run``
+on the project without starting the schedule by hand, and waits for a run the schedule
+launched to succeed.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def test_schedule_launches_a_successful_run_under_the_daemon(tmp_path: Path) -> 
     write_dagster_yml(
         project,
         {
-            "schedules": {"every_minute": {"cron_schedule": "* * * * *"}},
+            "schedules": {
+                "every_minute": {"cron_schedule": "* * * * *", "default_status": "running"}
+            },
             "jobs": {JOB: {"pipeline": {"pipeline_name": JOB}, "schedule": "every_minute"}},
         },
     )
@@ -76,10 +78,6 @@ def test_schedule_launches_a_successful_run_under_the_daemon(tmp_path: Path) -> 
     # Create the SQLite storages once, before several processes open them at the same time
     # (concurrent first use races on table creation).
     _init_instance(home)
-    # Translated schedules are stopped by default: start it as an operator would.
-    started = run([dagster, "schedule", "start", SCHEDULE, *location], project, env)
-    assert SCHEDULE in started.stdout + started.stderr
-
     daemon = [str(BIN / "dagster-daemon"), "run", *location, "--log-level", "debug"]
     with _background({"daemon": daemon}, project, env, tmp_path / "logs") as logs:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -108,3 +106,27 @@ def test_schedule_launches_a_successful_run_under_the_daemon(tmp_path: Path) -> 
     # The run did the pipeline's work.
     written = persisted_outputs(project)
     assert any("model_input_table" in name for name in written), sorted(written)
+
+
+def test_schedules_are_stopped_unless_declared_running() -> None:
+    from dagster import DefaultScheduleStatus, job, op
+
+    from kedro_dagster.config.models import ScheduleOptions
+    from kedro_dagster.translation.schedules import ScheduleCreator
+
+    @op
+    def noop() -> None:
+        pass
+
+    @job
+    def work() -> None:
+        noop()
+
+    creator = ScheduleCreator()
+    stopped = creator.create(work, "daily", ScheduleOptions(cron_schedule="0 0 * * *"))
+    running = creator.create(
+        work, "daily", ScheduleOptions(cron_schedule="0 0 * * *", default_status="Running")
+    )
+    assert stopped.default_status == DefaultScheduleStatus.STOPPED
+    assert running.default_status == DefaultScheduleStatus.RUNNING
+    assert running.name == "work__daily"

@@ -127,12 +127,22 @@ class ScheduleOptions(_Options):
         Shown in the Dagster UI.
     metadata : dict, optional
         Extra metadata attached to the schedule.
+    default_status : {"STOPPED", "RUNNING"}
+        Whether the schedule runs as soon as it is deployed (``RUNNING``) or waits to be
+        turned on in the UI or with ``dagster schedule start`` (``STOPPED``, Dagster's
+        default). Case-insensitive. A status set in the UI or CLI takes precedence.
     """
 
     cron_schedule: str
     execution_timezone: str | None = None
     description: str | None = None
     metadata: dict[str, Any] | None = None
+    default_status: Literal["STOPPED", "RUNNING"] = "STOPPED"
+
+    @field_validator("default_status", mode="before")
+    @classmethod
+    def _upper_status(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("cron_schedule")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import JobDefinition, ScheduleDefinition
+from dagster import DefaultScheduleStatus, JobDefinition, ScheduleDefinition
 
 from kedro_dagster.config.models import ScheduleOptions
 
@@ -28,7 +28,7 @@ class ScheduleCreator:
         schedule_name : str
             Name of the schedule in ``dagster.yml``.
         options : ScheduleOptions
-            Cron string, timezone, description and metadata.
+            Cron string, timezone, description, metadata and default status.
 
         Returns
         -------
@@ -41,4 +41,5 @@ class ScheduleCreator:
             execution_timezone=options.execution_timezone,
             description=options.description,
             metadata=options.metadata,
+            default_status=DefaultScheduleStatus(options.default_status),
         )
