@@ -105,6 +105,18 @@ def test_guide_example_loads() -> None:
     assert config.executor("my_executor").max_concurrent == 2
 
 
+def test_readme_example_loads() -> None:
+    """The dagster.yml of README.md, read from the README itself so it stays true."""
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("### `conf/<env>/dagster.yml`", 1)[1].split("```yaml\n", 1)[1]
+    config = validate_config(yaml.safe_load(block.split("```", 1)[0]), pipeline_names=PIPELINES)
+    assert config.schedules["nightly"].default_status == "RUNNING"
+    assert config.jobs["training"].pipeline.node_namespaces == ["data_science"]
+    assert config.executor("parallel").max_concurrent == 2
+
+
 def test_guide_logger_example_with_sequential_executor() -> None:
     config = validate_config(
         {
