@@ -260,6 +260,35 @@ def _record(instance: Any, dagster_run_id: str, log: Any, run: Any) -> MlflowRun
     return info
 
 
+def _set_up(hook: Any, run: Any, run_id: str | None = None) -> None:
+    """Configure kedro-mlflow's hook (only it) for this process, as ``kedro run`` would.
+
+    Its own ``after_context_created`` reads ``mlflow.yml`` (and sets the tracking URI); with
+    ``run_id`` its ``before_pipeline_run`` then resumes that MLflow run, otherwise it starts one.
+    """
+    import mlflow
+    from kedro.pipeline import Pipeline
+
+    context = run.context
+    hook.after_context_created(context=context)
+    config = getattr(context, "mlflow", None) or getattr(hook, "mlflow_config", None)
+    if run_id and config is not None:
+        config.tracking.run.id = run_id
+        # Keep the run's name (a `${km.random_name:}` would draw a new one per process); only
+        # now is the tracking URI of `mlflow.yml` set.
+        config.tracking.run.name = mlflow.get_run(run_id).info.run_name
+    # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
+    hook.after_catalog_created(
+        catalog=run.catalog,
+        conf_catalog=run.conf_catalog,
+        conf_creds={},
+        parameters={},
+        save_version=run.save_version,
+        load_versions=run.run_params.get("load_versions"),
+    )
+    hook.before_pipeline_run(run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog)
+
+
 def join_run(run: Any, tags: Mapping[str, str]) -> bool:
     """Set up kedro-mlflow in a process of a tracked run that did not run the start op.
 
@@ -288,32 +317,13 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
     if not hooks:
         return False
     import mlflow
-    from kedro.pipeline import Pipeline
 
     if mlflow.active_run() is not None:
         # The start op ran in this process (in-process executor): kedro-mlflow's run is here.
         # (A re-executed run may carry its parent's tags: never resume those over it.)
         return False
-    context = run.context
     for hook in hooks:
-        hook.after_context_created(context=context)
-        config = getattr(context, "mlflow", None) or getattr(hook, "mlflow_config", None)
-        if run_id and config is not None:
-            config.tracking.run.id = run_id
-            # Keep the run's name (a `${km.random_name:}` would draw a new one per process).
-            config.tracking.run.name = mlflow.get_run(run_id).info.run_name
-        # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
-        hook.after_catalog_created(
-            catalog=run.catalog,
-            conf_catalog=run.conf_catalog,
-            conf_creds={},
-            parameters={},
-            save_version=run.save_version,
-            load_versions=run.run_params.get("load_versions"),
-        )
-        hook.before_pipeline_run(
-            run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog
-        )
+        _set_up(hook, run, run_id)
     logger.debug("Resumed MLflow run %s in this process", run_id)
     return True
 
@@ -358,22 +368,8 @@ def _stored_tags(run: Any) -> dict[str, str]:
 
 def _start_run(run: Any) -> None:
     """Let kedro-mlflow's hook (only) start an MLflow run as ``kedro run`` would, and record it."""
-    from kedro.pipeline import Pipeline
-
-    context = run.context
     for hook in kedro_mlflow_hooks(run.hook_manager):
-        hook.after_context_created(context=context)
-        hook.after_catalog_created(
-            catalog=run.catalog,
-            conf_catalog=run.conf_catalog,
-            conf_creds={},
-            parameters={},
-            save_version=run.save_version,
-            load_versions=run.run_params.get("load_versions"),
-        )
-        hook.before_pipeline_run(
-            run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog
-        )
+        _set_up(hook, run)
     _record(run.instance, run.run_id, run.log, run)
 
 
