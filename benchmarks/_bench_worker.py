@@ -4,6 +4,11 @@ Usage::
 
     python benchmarks/_bench_worker.py floor PROJECT_DIR
     python benchmarks/_bench_worker.py load  PROJECT_DIR/src/<pkg>/definitions.py
+    python benchmarks/_bench_worker.py job   PROJECT_DIR/src/<pkg>/definitions.py JOB_NAME
+
+``load`` resolves every job (``bench_load.py``); ``job`` records two times in one
+interpreter, when the ``Definitions`` are built and when the one job ``JOB_NAME`` is
+resolved, plus the job's op count (``bench_partitions.py``).
 
 The clock starts before any third-party import (only ``time`` is imported first), so the
 measured time includes importing kedro, dagster, the project and the translator. The
@@ -19,6 +24,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
+from typing import Any  # noqa: E402
 
 RESULT_PREFIX = "BENCH_RESULT "
 
@@ -67,8 +73,15 @@ def floor(project_path: str) -> dict:
     }
 
 
-def load(definitions_path: str) -> dict:
-    """Import ``definitions.py`` by path and resolve every job, as a Dagster code server would."""
+_BUILD: dict[str, float] = {}
+
+
+def _definitions(definitions_path: str) -> Any:
+    """Import ``definitions.py`` by path and return its built ``dagster.Definitions``.
+
+    Records in ``_BUILD["seconds"]`` the time spent calling the lazy ``defs()`` alone (the
+    translator's work, after importing dagster, kedro and ``definitions.py``).
+    """
     import importlib.util
 
     import dagster as dg
@@ -84,9 +97,17 @@ def load(definitions_path: str) -> dict:
     defs = module.defs
     if not isinstance(defs, dg.Definitions):
         # ``@dg.definitions`` returns a lazy object; calling it builds the Definitions.
+        start = time.perf_counter()
         defs = defs()
+        _BUILD["seconds"] = time.perf_counter() - start
     if not isinstance(defs, dg.Definitions):
         raise TypeError(f"`defs` resolved to {type(defs).__name__}, not dagster.Definitions")
+    return defs
+
+
+def load(definitions_path: str) -> dict:
+    """Import ``definitions.py`` by path and resolve every job, as a Dagster code server would."""
+    defs = _definitions(definitions_path)
     if hasattr(defs, "resolve_all_job_defs"):
         jobs = defs.resolve_all_job_defs()
     else:
@@ -104,13 +125,37 @@ def load(definitions_path: str) -> dict:
     }
 
 
+def job(definitions_path: str, job_name: str) -> dict:
+    """Build the ``Definitions`` (timed), then resolve the job ``job_name`` (timed)."""
+    defs = _definitions(definitions_path)
+    defs_seconds = time.perf_counter() - _T0
+    job_def = defs.resolve_job_def(job_name)
+    elapsed = time.perf_counter() - _T0
+    peak = _peak_mb()
+    # Not timed: sanity counts for the report.
+    return {
+        "defs_seconds": defs_seconds,
+        "build_seconds": _BUILD.get("seconds", 0.0),
+        "seconds": elapsed,
+        "peak_mb": peak,
+        "ops": len(job_def.graph.nodes),
+        "assets": len(defs.resolve_asset_graph().get_all_asset_keys()),
+    }
+
+
 def main(argv: list) -> int:
     """Run one measurement and print its ``BENCH_RESULT`` line."""
-    if len(argv) != 2 or argv[0] not in {"floor", "load"}:
+    valid = (len(argv) == 2 and argv[0] in {"floor", "load"}) or (
+        len(argv) == 3 and argv[0] == "job"
+    )
+    if not valid:
         print(__doc__, file=sys.stderr)
         return 2
-    mode, target = argv
-    result = floor(target) if mode == "floor" else load(target)
+    mode, target = argv[:2]
+    if mode == "job":
+        result = job(target, argv[2])
+    else:
+        result = floor(target) if mode == "floor" else load(target)
     sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0

@@ -142,11 +142,15 @@ def _worker_env() -> dict[str, str]:
 
 
 def run_worker(
-    python: str, mode: str, target: pathlib.Path, cwd: pathlib.Path, n_nodes: int
+    python: str, mode: str, target: pathlib.Path, cwd: pathlib.Path, n_nodes: int, *extra: str
 ) -> dict:
-    """Run one measurement in a fresh interpreter and return its parsed result."""
+    """Run one measurement in a fresh interpreter and return its parsed result.
+
+    ``extra`` arguments follow the target on the worker's command line (the job name of
+    the ``job`` mode used by ``bench_partitions.py``).
+    """
     proc = subprocess.run(
-        [python, str(WORKER), mode, str(target)],
+        [python, str(WORKER), mode, str(target), *extra],
         cwd=cwd,
         env=_worker_env(),
         capture_output=True,
