@@ -17,6 +17,8 @@ from typing import Any
 import click
 import yaml
 
+from kedro_dagster.console_logging import kedro_logging_config
+
 __all__ = ["commands", "dagster_commands", "kedro_logging_config"]
 
 _DEFAULT_DAGSTER_HOME = ".dagster_home"
@@ -84,23 +86,20 @@ class _DgPassthroughGroup(click.Group):
             return command
         return _dg_command(cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Our commands, then the dg commands run inside the project, with dg's summaries."""
+        super().format_commands(ctx, formatter)
+        ours = set(self.list_commands(ctx))
+        rows = [(name, summary) for name, summary in _dg_commands() if name not in ours]
+        if rows:
+            with formatter.section(_DG_SECTION):
+                formatter.write_dl(rows)
+
 
 _LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 _LOG_FORMATS = ["colored", "json", "rich"]
-_FORMATTER_CLASSES = {
-    "colored": "kedro_dagster.logging.DagsterColoredFormatter",
-    "json": "kedro_dagster.logging.DagsterJsonFormatter",
-    "rich": "kedro_dagster.logging.DagsterRichFormatter",
-}
 #: dg commands taking ``--log-level``/``--log-format``, when dg cannot be introspected.
 _DG_LOG_OPTION_COMMANDS = {("check", "defs"), ("dev",)}
-_CONSOLE_HANDLERS = {
-    "StreamHandler",
-    "logging.StreamHandler",
-    "kedro.logging.RichHandler",
-    "rich.logging.RichHandler",
-}
-_FORMATTER_NAME = "kedro_dagster"
 _LOG_LEVEL_HELP = (
     "Log level of Kedro and kedro-dagster (and of the command's Dagster services when the "
     "dg command has its own --log-level)."
@@ -166,6 +165,32 @@ def _dg_command(name: str) -> click.Command:
     return run_dg
 
 
+_DG_SECTION = "dg commands (run in the project; --env, --log-level, --log-format added)"
+#: Summaries of dg's commands, when dg is not importable here (another environment).
+_DG_COMMANDS_FALLBACK = {
+    "launch": "Launch a Dagster run.",
+    "list": "Commands for listing Dagster entities.",
+    "check": "Commands for checking the integrity of your Dagster code.",
+    "scaffold": "Commands for scaffolding Dagster entities.",
+    "utils": "Assorted utility commands.",
+}
+
+
+def _dg_commands() -> list[tuple[str, str]]:
+    """The visible dg commands and their one-line summaries."""
+    resolved = _resolve_dg([])
+    group = resolved[0] if resolved is not None else None
+    if resolved is None or not isinstance(group, click.Group):
+        return list(_DG_COMMANDS_FALLBACK.items())
+    ctx = resolved[1]
+    commands = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is not None and not command.hidden:
+            commands.append((name, command.get_short_help_str(limit=70)))
+    return commands
+
+
 def _dg_executable() -> str:
     candidate = Path(sys.executable).parent / "dg"
     return str(candidate) if candidate.exists() else "dg"
@@ -224,74 +249,6 @@ def _dg_has_log_options(path: list[str]) -> bool:
     return {"--log-level", "--log-format"} <= options
 
 
-def kedro_logging_config(
-    base: dict[str, Any], log_level: str | None, log_format: str | None, package_name: str
-) -> dict[str, Any]:
-    """Kedro's logging configuration ``base`` with the level and console format chosen.
-
-    Parameters
-    ----------
-    base : dict
-        A Kedro logging configuration (``conf/logging.yml`` or Kedro's default).
-    log_level : str, optional
-        Level of the ``kedro``, ``kedro_dagster`` and project package loggers and of the
-        console handlers.
-    log_format : str, optional
-        ``colored``, ``json`` or ``rich``: the console handlers become stream handlers with
-        the matching formatter of :mod:`kedro_dagster.logging` (file handlers are kept).
-    package_name : str
-        The project package.
-
-    Returns
-    -------
-    dict
-        The new configuration (``class`` keys only, accepted by Kedro's ``configure_logging``
-        with ``kedro_dagster`` in ``KEDRO_LOGGING_MODULE_ALLOWLIST``).
-    """
-    config = copy.deepcopy(base)
-    config.setdefault("version", 1)
-    config.setdefault("disable_existing_loggers", False)
-    handlers = config.setdefault("handlers", {}) or {}
-    config["handlers"] = handlers
-    consoles = [
-        name
-        for name, handler in handlers.items()
-        if isinstance(handler, dict) and handler.get("class") in _CONSOLE_HANDLERS
-    ]
-    if log_format:
-        formatters = config.get("formatters") or {}
-        formatters[_FORMATTER_NAME] = {"class": _FORMATTER_CLASSES[log_format.lower()]}
-        config["formatters"] = formatters
-        for name in consoles:
-            old = handlers[name]
-            new = {
-                "class": "logging.StreamHandler",
-                "formatter": _FORMATTER_NAME,
-                "stream": old.get("stream", "ext://sys.stdout"),
-            }
-            new.update({key: old[key] for key in ("level", "filters") if key in old})
-            handlers[name] = new
-        if not consoles:
-            handlers[_FORMATTER_NAME] = {
-                "class": "logging.StreamHandler",
-                "formatter": _FORMATTER_NAME,
-                "stream": "ext://sys.stdout",
-            }
-            root = config.get("root") or {}
-            root["handlers"] = [*root.get("handlers", []), _FORMATTER_NAME]
-            config["root"] = root
-            consoles = [_FORMATTER_NAME]
-    if log_level:
-        level = log_level.upper()
-        for name in consoles:
-            handlers[name]["level"] = level
-        loggers = config.get("loggers") or {}
-        for name in ("kedro", "kedro_dagster", package_name):
-            loggers[name] = {**(loggers.get(name) or {}), "level": level}
-        config["loggers"] = loggers
-    return config
-
-
 def _current_kedro_logging() -> dict[str, Any]:
     """The logging configuration Kedro applied in this process (project's or default)."""
     from kedro.framework.project import LOGGING
@@ -303,10 +260,11 @@ def _current_kedro_logging() -> dict[str, Any]:
 def _kedro_logging(
     environ: dict[str, str], log_level: str | None, log_format: str | None, package_name: str
 ) -> Iterator[None]:
-    """Point ``KEDRO_LOGGING_CONFIG`` of ``environ`` at the configuration chosen, if any."""
-    if not (log_level or log_format):
-        yield
-        return
+    """Point ``KEDRO_LOGGING_CONFIG`` of ``environ`` at the configuration of the dg process.
+
+    It is the project's own (or Kedro's default) with consoles on stderr and markup-safe, and
+    the level and format chosen (see :mod:`kedro_dagster.console_logging`).
+    """
     config = kedro_logging_config(_current_kedro_logging(), log_level, log_format, package_name)
     allowlist = [m for m in environ.get("KEDRO_LOGGING_MODULE_ALLOWLIST", "").split(",") if m]
     if "kedro_dagster" not in allowlist:
@@ -323,8 +281,9 @@ def _kedro_logging(
 def dagster_commands() -> None:
     """Deploy and run the Kedro project on Dagster.
 
-    Besides the commands below, `kedro dagster <dg command> [ARGS]` runs any `dg` command
-    (`launch`, `list defs`, `check defs`...) inside the project.
+    `kedro dagster <dg command> [ARGS]` runs a `dg` command (listed below) inside the project,
+    with the project's `src/` importable, `KEDRO_ENV` from `--env`, and every log line on
+    stderr. `kedro dagster <command> --help` shows our options and dg's own.
     """
 
 

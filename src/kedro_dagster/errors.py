@@ -44,13 +44,14 @@ class KedroDagsterConfigError(KedroDagsterError):
         return ".".join(str(part) for part in self.key)
 
     def _render(self) -> str:
+        # ``<file>: key '<key>': <message>``, as compilers print it. No brackets: Rich markup
+        # (Kedro's default console handler) would read ``[<file>]`` as a tag.
         where = []
         if self.file:
             where.append(self.file)
         if self.key:
             where.append(f"key '{self.key_path}'")
-        prefix = f"[{', '.join(where)}] " if where else ""
-        return prefix + self.message
+        return ": ".join([*where, self.message])
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

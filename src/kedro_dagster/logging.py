@@ -8,20 +8,26 @@ decides at each call: its records go to the Dagster run when one is in progress.
 The formatters are usable in any ``logging`` dict configuration, with ``"()"`` (the
 ``dagster_*_formatter`` factories) or ``class`` (the ``Dagster*Formatter`` classes; the only
 form Kedro >= 1.3 accepts in ``conf/logging.yml``, with ``kedro_dagster`` listed in
-``KEDRO_LOGGING_MODULE_ALLOWLIST``).
+``KEDRO_LOGGING_MODULE_ALLOWLIST``). :class:`RichHandler` is Kedro's console handler made safe
+for any message; the ``kedro dagster`` commands use it in the processes they start.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import sys
 from typing import Any
 
+from kedro.logging import RichHandler as _KedroRichHandler
+from rich.console import Console, ConsoleRenderable
+
 __all__ = [
     "DagsterColoredFormatter",
     "DagsterJsonFormatter",
     "DagsterRichFormatter",
+    "RichHandler",
     "dagster_colored_formatter",
     "dagster_json_formatter",
     "dagster_rich_formatter",
@@ -252,3 +258,53 @@ def dagster_json_formatter(**kwargs: Any) -> logging.Formatter:
 def dagster_rich_formatter(**kwargs: Any) -> logging.Formatter:
     """Factory of :class:`DagsterRichFormatter` for ``"()"`` in a logging config."""
     return DagsterRichFormatter(**kwargs)
+
+
+_PLAIN_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+
+
+class RichHandler(_KedroRichHandler):
+    """Kedro's ``RichHandler``, safe for any message and any output.
+
+    Differences with ``kedro.logging.RichHandler`` (all other arguments are the same):
+
+    - it writes to **stderr**: stdout belongs to the command's own output (``dg list defs
+      --json``), and ``dg`` captures stdout while it loads definitions;
+    - a message is read as Rich markup only when its record asks for it (Kedro's own
+      ``rich_format`` records, or ``extra={"markup": True}``): any other text in brackets, such
+      as a file path in an error message, is printed as written instead of being parsed as a
+      tag (Kedro's handler fails with ``MarkupError`` or drops the text);
+    - when stderr is not a terminal (CI, a pipe, a file), each record is one plain line
+      (time, level, logger, message, traceback), never wrapped at 80 columns, and uncaught
+      exceptions keep Python's plain traceback.
+
+    Use it in ``conf/logging.yml`` with ``class: kedro_dagster.logging.RichHandler`` and
+    ``kedro_dagster`` in ``KEDRO_LOGGING_MODULE_ALLOWLIST``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        console = kwargs.setdefault("console", Console(stderr=True))
+        kwargs.setdefault("markup", False)
+        if not console.is_terminal:
+            # Rich tracebacks are panels wrapped at 80 columns off a terminal: keep Python's.
+            kwargs["rich_tracebacks"] = False
+        super().__init__(*args, **kwargs)
+        self._plain = logging.Formatter(_PLAIN_FORMAT)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Emit rich output on a terminal, one plain line elsewhere."""
+        if self.console.is_terminal:
+            super().emit(record)
+            return
+        try:
+            self.console.file.write(self._plain.format(record) + "\n")
+            self.console.file.flush()
+        except Exception:
+            self.handleError(record)
+
+    def render_message(self, record: logging.LogRecord, message: str) -> ConsoleRenderable:
+        """Render as markup only the records that carry markup on purpose."""
+        if not hasattr(record, "markup") and getattr(record, "rich_format", None):
+            record = copy.copy(record)
+            record.markup = True
+        return super().render_message(record, message)

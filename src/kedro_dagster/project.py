@@ -26,6 +26,14 @@ __all__ = ["DAGSTER_CONFIG_KEY", "KedroProject", "resolve_env"]
 
 DAGSTER_CONFIG_KEY = "dagster"
 _DAGSTER_CONFIG_PATTERNS = ["dagster*", "dagster*/**", "**/dagster*"]
+#: What a configuration group must look like, said when it is readable YAML of another shape.
+_SHAPE_HINTS = {
+    DAGSTER_CONFIG_KEY: " dagster.yml must be a mapping with the sections jobs, executors, "
+    "schedules, loggers.",
+    "catalog": " catalog.yml must be a mapping of dataset names to their configuration "
+    "(type, filepath, ...).",
+    "parameters": " parameters.yml must be a mapping of parameter names to values.",
+}
 
 
 def resolve_env(env: str | None) -> str:
@@ -157,13 +165,8 @@ class KedroProject:
             return {}
         except Exception as exc:  # a malformed file: say which one, not omegaconf's traceback
             files = " + ".join(str(f) for f in self.config_files(key)) or f"{key}.yml"
-            hint = (
-                " dagster.yml must be a mapping with the sections jobs, executors, schedules, "
-                "loggers."
-                if key == DAGSTER_CONFIG_KEY
-                else ""
-            )
             where = explain_yaml_error(str(exc), self.config_files(key))
+            hint = "" if "Invalid YAML" in str(exc) else _SHAPE_HINTS.get(key, "")
             raise KedroDagsterConfigError(
                 f"Cannot read the '{key}' configuration: {exc}{where}{hint}", file=files
             ) from None
@@ -200,7 +203,15 @@ class KedroProject:
         """The registered pipelines, by name."""
         from kedro.framework.project import pipelines
 
-        return dict(pipelines)
+        registered = dict(pipelines)
+        for name, pipeline in registered.items():
+            if not isinstance(pipeline, Pipeline):
+                raise KedroDagsterConfigError(
+                    f"register_pipelines() of '{self.package_name}.pipeline_registry' maps "
+                    f"'{name}' to a {type(pipeline).__name__}, not a Pipeline. Return a "
+                    "kedro.pipeline.Pipeline for every name (e.g. `Pipeline([...])`)."
+                )
+        return registered
 
     def get_pipeline(self, name: str) -> Pipeline:
         """Return the registered pipeline ``name`` or raise with close matches."""

@@ -57,30 +57,28 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _error_from_validation(exc: ValidationError, files: list[Path]) -> KedroDagsterConfigError:
-    messages = []
-    first_loc: tuple[Any, ...] = ()
+    problems: list[tuple[tuple[str, ...], str]] = []
     for error in exc.errors():
         loc = tuple(str(p) for p in error["loc"])
-        first_loc = first_loc or loc
-        where = ".".join(loc) or "(top level)"
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(KedroDagsterConfig, loc)
             hint = did_you_mean(loc[-1], allowed) if allowed else ""
             known = f" Allowed keys here: {', '.join(allowed)}." if allowed else ""
-            messages.append(
-                f"'{where}': unknown key '{loc[-1]}'.{hint}{known} Remove or rename it."
-            )
+            text = f"unknown key '{loc[-1]}'.{hint}{known} Remove or rename it."
         elif error["type"] == "missing":
-            messages.append(f"'{where}': required key is missing; add it.")
+            text = "required key is missing; add it."
         else:
             got = error.get("input")
             shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
-            msg = error["msg"].removeprefix("Value error, ")
-            messages.append(f"'{where}': {msg}{shown}.")
+            text = f"{error['msg'].removeprefix('Value error, ')}{shown}."
+        problems.append((loc, text))
+    if len(problems) == 1:  # the key is in the error's prefix: say it once
+        loc, text = problems[0]
+        return KedroDagsterConfigError(text, file=_describe_files(files), key=loc)
+    listed = [f"'{'.'.join(loc) or '(top level)'}': {text}" for loc, text in problems]
     return KedroDagsterConfigError(
-        "Invalid dagster.yml:\n  - " + "\n  - ".join(messages),
+        f"{len(listed)} problems in dagster.yml:\n  - " + "\n  - ".join(listed),
         file=_describe_files(files),
-        key=first_loc,
     )
 
 

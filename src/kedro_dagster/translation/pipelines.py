@@ -109,7 +109,10 @@ def kedro_run_resource(
 
 
 def filter_pipeline(
-    pipelines: Mapping[str, Pipeline], job_name: str, options: PipelineOptions
+    pipelines: Mapping[str, Pipeline],
+    job_name: str,
+    options: PipelineOptions,
+    file: str | None = None,
 ) -> Pipeline:
     """The job's pipeline, filtered as ``kedro run`` would filter it.
 
@@ -121,6 +124,8 @@ def filter_pipeline(
         The job, named in errors.
     options : PipelineOptions
         Pipeline name and filters.
+    file : str, optional
+        The ``dagster.yml`` file(s) declaring the job, named in errors.
 
     Returns
     -------
@@ -136,6 +141,7 @@ def filter_pipeline(
         raise KedroDagsterConfigError(
             f"Job '{job_name}': filtering pipeline '{options.pipeline_name}' with {filters} "
             f"fails: {exc} Fix the job's 'pipeline' filters.",
+            file=file,
             key=("jobs", job_name, "pipeline"),
         ) from None
 

@@ -14,7 +14,7 @@ from kedro.pipeline.node import Node
 
 from kedro_dagster.config import KedroDagsterConfig, load_config
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE
-from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.errors import KedroDagsterConfigError, KedroDagsterError
 from kedro_dagster.project import KedroProject
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
 from kedro_dagster.runtime.io_managers import memory_io_manager
@@ -89,9 +89,14 @@ class KedroProjectTranslator:
         -------
         Definitions
         """
-        project = KedroProject.load(self.project_path, self.env)
-        config = load_config(project)
-        return _Translation(project, config, self.catalog_translator_class).definitions()
+        try:
+            project = KedroProject.load(self.project_path, self.env)
+            config = load_config(project)
+            return _Translation(project, config, self.catalog_translator_class).definitions()
+        except KedroDagsterError as error:
+            # The message names the file, the key and the fix: our frames would only bury it
+            # under a stack trace in `dg` and in the UI's code location error.
+            raise error.with_traceback(None)  # noqa: B904 (the same exception, re-raised)
 
 
 class _Translation:
@@ -114,10 +119,13 @@ class _Translation:
         project, config = self.project, self.config
         pipelines = project.pipelines
         job_pipelines: dict[str, Pipeline] = {}
+        config_file = " + ".join(str(f) for f in project.config_files("dagster")) or None
 
         # Filter once per job; ops are then shared by every job containing the node.
         for job_name, job in config.jobs.items():
-            job_pipelines[job_name] = filter_pipeline(pipelines, job_name, job.pipeline)
+            job_pipelines[job_name] = filter_pipeline(
+                pipelines, job_name, job.pipeline, file=config_file
+            )
 
         deployed = self._deployed_nodes(job_pipelines.values())
         producers = self._producers(deployed)
@@ -132,7 +140,7 @@ class _Translation:
             parameters=project.parameters,
             catalog=self.catalog,
             nodes=nodes,
-            config_file=" + ".join(str(f) for f in project.config_files("dagster")) or None,
+            config_file=config_file,
         )
 
         logger_defs = {
