@@ -70,6 +70,8 @@ class ConfigDataset(AbstractDataset):
 """
 
 REGISTRY = """
+import logging
+
 from kedro.pipeline import Pipeline, node
 
 
@@ -78,6 +80,8 @@ def count(table):
 
 
 def login(conf):
+    # Kedro's console handler writes this to the step's stdout (the compute logs).
+    logging.getLogger(__name__).warning("logging in with %s", conf["api_token"])
     raise RuntimeError(f"token {{conf['api_token']}} was refused by the API")
 
 
@@ -189,6 +193,7 @@ def test_secrets_are_nowhere_in_a_failed_run(tmp_path: Path, job: str) -> None:
     assert "token *** was refused" in failures["login"]
     assert "builtins.RuntimeError" in failures["login"]  # for `on_pipeline_error`
 
+    assert "logging in with ***" in output  # the node's log record, redacted
     storage = home / "storage"
     logs = [path for path in storage.rglob("*") if path.is_file()]
     assert any(path.suffix in (".err", ".out") for path in logs), logs
