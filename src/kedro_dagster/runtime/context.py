@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kedro.framework.startup import bootstrap_project
 from kedro.io.core import VERSION_FORMAT, DatasetError, generate_timestamp
 from kedro.pipeline.node import Node
 
 from kedro_dagster._compat import quiet_kedro_config_loader
+from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
 
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
 
 logger = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _redacting(
+    method: Callable[Concatenate[KedroRunContext, _P], _R],
+) -> Callable[Concatenate[KedroRunContext, _P], _R]:
+    """A run method whose exceptions leave with credentials redacted (see ``redaction``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: KedroRunContext, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return self.redactor.call(method, self, *args, **kwargs)
+
+    return wrapper
+
+
+class _RedactingHooks:
+    """Kedro's hook relay whose calls re-raise errors with credentials redacted."""
+
+    def __init__(self, relay: Any, redactor: Redactor) -> None:
+        self._relay = relay
+        self._redactor = redactor
+
+    def __getattr__(self, name: str) -> Any:
+        return self._redactor.wrap(getattr(self._relay, name))
+
+
+def _credentials(config_loader: Any) -> Any:
+    """The environment's resolved credentials, as the context gives them to the catalog."""
+    from kedro.config import MissingConfigException
+
+    try:
+        return config_loader["credentials"]
+    except MissingConfigException:
+        return {}
 
 
 def _ensure_bootstrapped(project_path: Path) -> Any:
@@ -93,6 +131,9 @@ class KedroRunContext:
         The Dagster instance of the run (tags, storage folder, events).
     log : DagsterLogManager, optional
         Where to log for the run outside an op (the resource's logger).
+    redactor : Redactor
+        Masks the environment's credential values in the errors, metadata and log records
+        of the run (every method re-raises errors through it).
     """
 
     run_id: str
@@ -106,6 +147,7 @@ class KedroRunContext:
     starts_tracking: bool = False
     instance: Any = field(default=None, repr=False)
     log: Any = field(default=None, repr=False)
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
     _tracking_joined: bool = field(default=False, init=False, repr=False)
     _tracking_ended: bool = field(default=False, init=False, repr=False)
 
@@ -191,17 +233,24 @@ class KedroRunContext:
             )
 
         save_version = save_version or generate_timestamp()
-        # The catalog is built by a context whose hooks are silenced: `after_catalog_created`
-        # belongs to the job's start op, once per run, not to every step process.
-        with quiet_kedro_config_loader():
-            catalog = make_context(_NullPluginManager())._get_catalog(
-                catalog_class=settings.DATA_CATALOG_CLASS,
-                save_version=save_version,
-                load_versions=load_versions,
-            )
-            conf_catalog = _convert_paths_to_absolute_posix(
-                project_path=path, conf_dictionary=config_loader["catalog"]
-            )
+        # Loading credentials fails as the catalog would; only URL passwords are known then.
+        redactor = Redactor.from_credentials(Redactor().call(_credentials, config_loader))
+        install_log_redaction(redactor)
+
+        def make_catalog() -> tuple[Any, dict[str, Any]]:
+            # Built by a context whose hooks are silenced: `after_catalog_created` belongs to
+            # the job's start op, once per run, not to every step process.
+            with quiet_kedro_config_loader():
+                catalog = make_context(_NullPluginManager())._get_catalog(
+                    catalog_class=settings.DATA_CATALOG_CLASS,
+                    save_version=save_version,
+                    load_versions=load_versions,
+                )
+                return catalog, _convert_paths_to_absolute_posix(
+                    project_path=path, conf_dictionary=config_loader["catalog"]
+                )
+
+        catalog, conf_catalog = redactor.call(make_catalog)
         context = make_context(hook_manager)
         record = {
             "run_id": run_id,
@@ -234,8 +283,10 @@ class KedroRunContext:
             starts_tracking=starts_tracking,
             instance=instance,
             log=log,
+            redactor=redactor,
         )
 
+    @_redacting
     def join_tracking(self) -> None:
         """Join the run's MLflow run in this process, once, if the start op recorded one.
 
@@ -261,6 +312,7 @@ class KedroRunContext:
 
             join_run(self, self.tags)
 
+    @_redacting
     def end_tracking_step(self, failed: bool) -> None:
         """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
         if not (self.starts_tracking and self._tracking_joined) or self._tracking_ended:
@@ -272,8 +324,9 @@ class KedroRunContext:
     @property
     def hooks(self) -> Any:
         """The relay to call hooks: ``run.hooks.before_node_run(...)``."""
-        return self.hook_manager.hook
+        return _RedactingHooks(self.hook_manager.hook, self.redactor)
 
+    @_redacting
     def load(self, dataset_name: str, node: Node | None) -> Any:
         """Load a dataset through the catalog, between the dataset hooks."""
         self.join_tracking()
@@ -282,6 +335,7 @@ class KedroRunContext:
         self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
         return data
 
+    @_redacting
     def save(self, dataset_name: str, data: Any, node: Node | None) -> None:
         """Save a dataset through the catalog, between the dataset hooks."""
         self.join_tracking()
@@ -289,6 +343,7 @@ class KedroRunContext:
         self.catalog.save(dataset_name, data)
         self.hooks.after_dataset_saved(dataset_name=dataset_name, data=data, node=node)
 
+    @_redacting
     def load_partitions(
         self, dataset_name: str, keys: tuple[str, ...], node: Node | None
     ) -> dict[str, Any]:
@@ -315,6 +370,7 @@ class KedroRunContext:
         self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
         return data
 
+    @_redacting
     def save_partition(
         self, dataset_name: str, key: str, data: Any, node: Node | None
     ) -> dict[str, Any]:
@@ -352,8 +408,9 @@ class KedroRunContext:
         to_path = getattr(dataset, "_partition_to_path", None)
         if callable(to_path):
             metadata["path"] = str(to_path(key))
-        return metadata
+        return self.redactor.redact_metadata(metadata)
 
+    @_redacting
     def run_node(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Run one node between its hooks, exactly as Kedro's runners do.
 
@@ -385,11 +442,15 @@ class KedroRunContext:
         try:
             outputs = node.run(inputs)
         except Exception as exc:
+            # Project hooks see the original error, as under `kedro run`.
             self.hooks.on_node_error(error=exc, node=node, inputs=inputs, **hook_kwargs)
-            from kedro_dagster.runtime.hooks import node_failure
+            error = self.redactor.sanitize(exc)
+        else:
+            self.hooks.after_node_run(node=node, inputs=inputs, outputs=outputs, **hook_kwargs)
+            return outputs
+        from kedro_dagster.runtime.hooks import node_failure
 
-            # The Failure keeps the original exception as its cause (shown in the UI) and
-            # records its class for the run-failure sensor calling `on_pipeline_error`.
-            raise node_failure(node.name, exc) from exc
-        self.hooks.after_node_run(node=node, inputs=inputs, outputs=outputs, **hook_kwargs)
-        return outputs
+        # The Failure keeps the (redacted) exception as its cause, shown in the UI, and records
+        # its class for the run-failure sensor calling `on_pipeline_error`. Raised outside the
+        # `except` block: the original error must not become its context.
+        raise node_failure(node.name, error) from error

@@ -32,7 +32,10 @@ __all__ = [
 
 
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
-    """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run."""
+    """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run.
+
+    String values are redacted by the run's redactor (a path or URL may hold a credential).
+    """
     metadata: dict[str, Any] = {"kedro/dataset": dataset_name}
     try:
         dataset = run.catalog.get(dataset_name)
@@ -55,7 +58,8 @@ def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
         info = active_run_info(getattr(run, "context", None))
         if info is not None:
             metadata.update(info.as_metadata())
-    return metadata
+    redactor = getattr(run, "redactor", None)
+    return redactor.redact_metadata(metadata) if redactor is not None else metadata
 
 
 class KedroDatasetIOManager(IOManager):

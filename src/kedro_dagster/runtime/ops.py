@@ -241,6 +241,10 @@ class StartCompute:
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context)
+        run.redactor.call(self._start, context, run)
+        yield Output(None, START_OUTPUT)
+
+    def _start(self, context: Any, run: Any) -> None:
         kedro_context = run.context
         run.hooks.after_context_created(context=kedro_context)
         run.hooks.after_catalog_created(
@@ -258,7 +262,6 @@ class StartCompute:
             from kedro_dagster.runtime.mlflow import record_run
 
             record_run(context, run)
-        yield Output(None, START_OUTPUT)
 
 
 class EndCompute:

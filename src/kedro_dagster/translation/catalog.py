@@ -24,6 +24,7 @@ from kedro_dagster.datasets.partitioned import (
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
+from kedro_dagster.runtime.redaction import Redactor
 from kedro_dagster.utils import format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
@@ -33,6 +34,8 @@ _TRANSCODING_SEP = "@"
 _MAX_KINDS = 3
 # Kedro sets `_EPHEMERAL` on instances; the classes tell it without instantiating anything.
 _EPHEMERAL_CLASSES = (MemoryDataset, CachedDataset, SharedMemoryDataset)
+# Translation never reads credentials: it can only mask URL passwords in catalog values.
+_URL_PASSWORDS = Redactor()
 
 
 def is_ephemeral_class(cls: type) -> bool:
@@ -265,7 +268,10 @@ class CatalogTranslator:
         return not is_parameter(name) and self.dataset(name).ephemeral
 
     def asset_metadata(self, spec: DatasetSpec) -> dict[str, Any]:
-        """Static asset metadata: dataset name, type and path, never credentials."""
+        """Static asset metadata: dataset name, type and path, never credentials.
+
+        The password of a ``scheme://user:password@host`` path or value is masked.
+        """
         metadata: dict[str, Any] = {
             f"{METADATA_PREFIX}/dataset": spec.name,
             f"{METADATA_PREFIX}/type": spec.type,
@@ -277,7 +283,7 @@ class CatalogTranslator:
                 continue
             if isinstance(value, (str, int, float, bool)):
                 metadata[f"{METADATA_PREFIX}/{key}"] = value
-        return metadata
+        return _URL_PASSWORDS.redact_metadata(metadata)
 
     def get_asset_spec(self, spec: DatasetSpec, *, group_name: str | None = None) -> AssetSpec:
         """The Dagster asset spec of a dataset; override to customize.
