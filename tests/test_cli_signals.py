@@ -229,21 +229,20 @@ def send(kedro: Kedro, how: str) -> None:
         kedro.proc.send_signal(getattr(signal, how))
 
 
-@pytest.mark.parametrize(
-    ("job", "how"),
-    [("in_process", "SIGTERM"), ("multiprocess", "SIGINT"), ("multiprocess", "ctrl-c")],
-)
+# (Ctrl-C on `launch` is not here: it reaches `dg` from the terminal, so it stops it before this
+# change too; the terminal path is tested on `dev`, where a second interrupt would show.)
+@pytest.mark.parametrize(("job", "how"), [("in_process", "SIGTERM"), ("multiprocess", "SIGINT")])
 def test_signal_stops_launch_and_fails_the_run(
     project: Path, tmp_path: Path, job: str, how: str
 ) -> None:
     home, marker = tmp_path / "home", tmp_path / "slow_started"
     env = subprocess_env(home, SLOW_STARTED=str(marker))
-    with started(["launch", "--job", job], project, env, tty=how == "ctrl-c") as kedro:
+    with started(["launch", "--job", job], project, env) as kedro:
         wait_for(marker.exists, kedro, "start of the slow node")
         tree = kedro.tree()
         node_pid = int(marker.read_text())
         assert node_pid in {p.pid for p in tree}
-        send(kedro, how)
+        kedro.proc.send_signal(getattr(signal, how))
         kedro.wait_exit()
         assert not survivors(tree), kedro.output()[-4000:]
 

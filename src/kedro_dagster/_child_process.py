@@ -178,8 +178,11 @@ def _interrupt_from_terminal() -> bool:
     """Whether a SIGINT most likely came from the terminal (Ctrl-C).
 
     The terminal sends it to its whole foreground process group, which the child shares with
-    us: it already received it, and forwarding would interrupt it twice.
+    us: it already received it, and forwarding would interrupt it twice. (A Windows console
+    sends Ctrl-C to every process attached to it.)
     """
+    if not hasattr(os, "tcgetpgrp"):
+        return True
     for fd in (0, 1, 2):
         try:
             if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
