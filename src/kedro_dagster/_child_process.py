@@ -32,6 +32,9 @@ GRACE_PERIOD_ENV = "KEDRO_DAGSTER_STOP_GRACE_PERIOD"
 
 _FORWARDED = (signal.SIGTERM, signal.SIGINT)
 _POLL = 0.1
+# Seconds the processes left behind by a child that exited get before SIGTERM (a `dg dev` code
+# server that missed its shutdown request would otherwise serve until its heartbeat times out).
+_ORPHAN_GRACE_PERIOD = 1.0
 # Seconds between scans for the child's descendants: before a signal (cheap for a long `dev`),
 # then while the tree stops (its processes re-parented when their parent exits are kept).
 _IDLE_REFRESH = 2.0
@@ -105,9 +108,12 @@ class _Supervisor:
             while self._handled < len(self._received):
                 self._on_signal(self._received[self._handled], now)
                 self._handled += 1
-            # Told to stop, the child's orphans (re-parented away from it) must stop too.
-            if self._proc.poll() is not None and (self._stage is None or not self._alive()):
-                return self._killed
+            if self._proc.poll() is not None:
+                # Told to stop, the child's orphans (re-parented away from it) must stop too.
+                if self._stage is None or not self._alive():
+                    return self._killed
+                if self._stage == "forwarded":  # the child is done: what is left leaked
+                    self._deadline = min(self._deadline, now + _ORPHAN_GRACE_PERIOD)
             if self._stage is not None and now >= self._deadline:
                 if self._stage == "killed":
                     return self._killed  # unkillable (uninterruptible sleep): do not hang
