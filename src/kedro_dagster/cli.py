@@ -157,10 +157,12 @@ def _dg_command(name: str) -> click.Command:
             if log_format:
                 args += ["--log-format", log_format.lower()]
         with _kedro_logging(environ, log_level, log_format, metadata.package_name):
-            completed = subprocess.run(
-                [_dg_executable(), name, *args], env=environ, cwd=project_path, check=False
+            from kedro_dagster._killed_runs import run_dagster_child
+
+            returncode = run_dagster_child(
+                [_dg_executable(), name, *args], env=environ, cwd=project_path
             )
-        sys.exit(completed.returncode)
+        sys.exit(returncode)
 
     return run_dg
 
@@ -409,10 +411,11 @@ def dev(
         log_format if ctx.get_parameter_source("log_format") != default else None,
         metadata.package_name,
     ):
-        completed = subprocess.run(
+        from kedro_dagster._killed_runs import run_dagster_child
+
+        returncode = run_dagster_child(
             dev_command(host, port, log_level.lower(), log_format.lower()),
             env=environ,
             cwd=project_path,
-            check=False,
         )
-    sys.exit(completed.returncode)
+    sys.exit(returncode)
