@@ -87,18 +87,18 @@ def test_help_shows_our_options_and_dg_options(project: Path) -> None:
 def test_log_format_json_and_log_level(project: Path) -> None:
     result = _kedro_dagster(project, "check", "defs", "--log-format", "json", "--log-level", "info")
     records = []
-    for line in result.stdout.splitlines():
+    for line in result.stderr.splitlines():
         if line.startswith("{"):
             records.append(json.loads(line))
     kedro = [r for r in records if r.get("name", "").startswith("kedro")]
-    assert kedro, result.stdout
+    assert kedro, result.stderr
     assert all({"timestamp", "name", "level", "message"} <= set(r) for r in kedro)
     assert any("logging configuration" in r["message"] for r in kedro)
     # dg's own --log-level/--log-format were set too: Dagster's INFO lines, as JSON.
     assert any(
         r.get("level") in ("INFO", "info") and r.get("logger", r.get("name")) == "dagster"
         for r in records
-    ), result.stdout
+    ), result.stderr
     assert "All definitions loaded successfully." in result.stdout
 
 
@@ -112,10 +112,10 @@ def test_log_options_keep_other_commands_working(project: Path, tmp_path: Path) 
     )
     loading = [
         json.loads(line)
-        for line in result.stdout.splitlines()
+        for line in result.stderr.splitlines()
         if line.startswith("{") and "Loading data from" in line
     ]
-    assert loading and all(r["name"] == "kedro.io.data_catalog" for r in loading), result.stdout
+    assert loading and all(r["name"] == "kedro.io.data_catalog" for r in loading), result.stderr
 
 
 # --------------------------------------------------------------------- unit: the config
@@ -143,7 +143,7 @@ def test_kedro_logging_config_format_and_level() -> None:
     assert config["handlers"]["rich"] == {
         "class": "logging.StreamHandler",
         "formatter": "kedro_dagster",
-        "stream": "ext://sys.stdout",
+        "stream": "ext://sys.stderr",
         "level": "DEBUG",
     }
     assert config["handlers"]["info_file_handler"] == KEDRO_DEFAULT["handlers"]["info_file_handler"]
@@ -151,25 +151,28 @@ def test_kedro_logging_config_format_and_level() -> None:
         "class": "kedro_dagster.logging.DagsterJsonFormatter"
     }
     assert config["formatters"]["simple"] == {"format": "%(message)s"}
-    assert {name: conf["level"] for name, conf in config["loggers"].items()} == {
+    assert {name: conf.get("level") for name, conf in config["loggers"].items()} == {
         "kedro": "DEBUG",
         "kedro_dagster": "DEBUG",
         "spaceflights": "DEBUG",
+        "dagster": None,  # Dagster's own level; its records go through the root's handlers
     }
+    assert config["loggers"]["dagster"] == {"handlers": [], "propagate": True}
     assert config["root"] == KEDRO_DEFAULT["root"]
     assert KEDRO_DEFAULT["handlers"]["rich"]["class"] == "kedro.logging.RichHandler"  # copied
 
 
 def test_kedro_logging_config_level_only_and_no_console() -> None:
     level_only = kedro_logging_config(KEDRO_DEFAULT, "warning", None, "pkg")
-    assert level_only["handlers"]["rich"]["class"] == "kedro.logging.RichHandler"
+    assert level_only["handlers"]["rich"]["class"] == "kedro_dagster.logging.RichHandler"
     assert level_only["handlers"]["rich"]["level"] == "WARNING"
     assert "kedro_dagster" not in level_only.get("formatters", {})
 
     files_only = {"version": 1, "handlers": {}, "root": {"handlers": []}}
     added = kedro_logging_config(files_only, None, "rich", "pkg")
-    assert added["handlers"]["kedro_dagster"]["formatter"] == "kedro_dagster"
-    assert added["root"]["handlers"] == ["kedro_dagster"]
+    assert added["handlers"]["kedro_dagster_console"]["formatter"] == "kedro_dagster"
+    assert added["handlers"]["kedro_dagster_console"]["stream"] == "ext://sys.stderr"
+    assert added["root"]["handlers"] == ["kedro_dagster_console"]
     assert added["formatters"]["kedro_dagster"]["class"].endswith("DagsterRichFormatter")
 
 
@@ -188,4 +191,4 @@ def test_kedro_logging_config_is_accepted_by_kedro(tmp_path: Path) -> None:
         cwd=tmp_path,
         env=subprocess_env(KEDRO_LOGGING_MODULE_ALLOWLIST="kedro_dagster"),
     )
-    assert "\x1b[32mINFO\x1b[0m - accepted" in result.stdout
+    assert "\x1b[32mINFO\x1b[0m - accepted" in result.stderr

@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import KEDRO, run, subprocess_env
+from conftest import BIN, KEDRO, run, subprocess_env
 from dev_server import LOCATIONS_QUERY, graphql, serve
 from kedro_factory import make_project
 
 PACKAGE = "errpkg"
+KEDRO_DAGSTER = str(BIN / "kedro-dagster")
 MARKUP_ERRORS = ("MarkupError", "doesn't match any open tag")
 
 FILE_ONLY_LOGGING = {
@@ -229,7 +230,7 @@ CASES = [
                 }
             )(root),
         ),
-        ("Datasets 'a.b' and 'a__b'",),
+        ("both map to the Dagster asset name 'a__b'",),
     ),
     # pipeline registry and node names
     Case(
@@ -250,7 +251,7 @@ CASES = [
     Case(
         "registry-import-error",
         _registry("import not_a_module_anywhere\n\ndef register_pipelines():\n    return {}\n"),
-        ("not_a_module_anywhere",),
+        ("No module named 'not_a_module_anywhere'",),
     ),
     Case(
         "node-name-spaces",
@@ -361,6 +362,15 @@ def test_json_output_is_valid_on_stdout(template: Path, tmp_path: Path) -> None:
         document = json.loads(_without_kedro_banner(result.stdout))
         assert {job["name"] for job in document["jobs"]} >= {"main_job"}
         assert "logging configuration" in result.stderr
+
+
+def test_standalone_command_prints_json_only(template: Path, tmp_path: Path) -> None:
+    """`kedro-dagster list defs --json`: stdout is the JSON document and nothing else."""
+    root = tmp_path / "ok"
+    shutil.copytree(template, root)
+    result = run([KEDRO_DAGSTER, "list", "defs", "--json"], cwd=root, env=subprocess_env())
+    assert {job["name"] for job in json.loads(result.stdout)["jobs"]} >= {"main_job"}
+    assert "logging configuration" in result.stderr
 
 
 def _without_kedro_banner(stdout: str) -> str:
