@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 _CREDENTIALS_KEY = "credentials"
+_SYNTAX_FIX = "Write each placeholder as '{name}', e.g. '{name}_csv'."
+_PLACEHOLDERS_FIX = "Use only the pattern's placeholders in its entry, or add them to the pattern."
 _PLACEHOLDER = re.compile(r"\{.*?\}")
 _PLACEHOLDER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -135,12 +137,13 @@ def check_catalog_config(project: KedroProject) -> None:
         if name.startswith("_"):
             continue
         if "{" in name or "}" in name:
-            error = pattern_error(name) or _unknown_placeholders(name, config)
+            error, fix = pattern_error(name), _SYNTAX_FIX
+            if error is None:
+                error, fix = _unknown_placeholders(name, config), _PLACEHOLDERS_FIX
             if error is not None:
                 problems.append(
                     Problem(
-                        f"dataset factory pattern '{name}' is malformed: {error}. Write each "
-                        "placeholder as '{name}', e.g. '{name}_csv'.",
+                        f"dataset factory pattern '{name}' is malformed: {error}. {fix}",
                         file=files_defining(loader, "catalog", name),
                         key=(name,),
                     )
@@ -148,16 +151,15 @@ def check_catalog_config(project: KedroProject) -> None:
         references.extend((name, ref) for ref in _credential_names(config))
     if references:
         known = _credential_keys(project)
-        if known is not None:
+        missing = [(n, ref) for n, ref in references if known is not None and ref not in known]
+        if missing:
             files = " + ".join(str(f) for f in config_files(loader, _CREDENTIALS_KEY))
             where = files or f"no credentials file in {project.conf_source} for env '{project.env}'"
-            for name, ref in references:
-                if ref in known:
-                    continue
+            for name, ref in missing:
                 problems.append(
                     Problem(
                         f"dataset '{name}' uses credentials '{ref}', which the credentials "
-                        f"configuration ({where}) does not define.{did_you_mean(ref, known)} "
+                        f"configuration ({where}) does not define.{did_you_mean(ref, known or ())} "
                         f"Add a '{ref}' entry there or fix the dataset's 'credentials' key.",
                         file=files_defining(loader, "catalog", name),
                         key=(name, _CREDENTIALS_KEY),
@@ -185,7 +187,7 @@ def check_parameters(project: KedroProject, nodes: Iterable[Node]) -> None:
     parameters = project.parameters
     problems: list[Problem] = []
     candidates: list[str] | None = None
-    files = " + ".join(str(f) for f in config_files(project.config_loader, "parameters"))
+    files: str | None = None
     for node in nodes:
         for name in node.inputs:
             if not name.startswith("params:"):
@@ -195,12 +197,14 @@ def check_parameters(project: KedroProject, nodes: Iterable[Node]) -> None:
                 continue
             if candidates is None:  # only when something is missing
                 candidates = list(_parameter_keys(parameters))
+                found = config_files(project.config_loader, "parameters")
+                files = " + ".join(str(f) for f in found) or None
             problems.append(
                 Problem(
                     f"node '{node.name}' reads '{name}', but no parameter '{dotted}' is defined "
                     f"for env '{project.env}'.{did_you_mean(dotted, candidates)} Add '{dotted}' "
                     "to the parameters or fix the node's input in the pipeline.",
-                    file=files or None,
+                    file=files,
                 )
             )
     raise_problems(problems, "A node reads a parameter that does not exist")
