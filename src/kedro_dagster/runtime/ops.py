@@ -291,8 +291,9 @@ class StartCompute:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context)
         kedro_context = run.context
-        credentials = kedro_context._get_config_credentials()
         run.hooks.after_context_created(context=kedro_context)
+        # Read after the hook: projects add credentials to the config loader there.
+        credentials = kedro_context._get_config_credentials()
         run.hooks.after_catalog_created(
             catalog=run.catalog,
             conf_catalog=run.conf_catalog,
