@@ -150,6 +150,8 @@ def _dg_command(name: str) -> click.Command:
         metadata = ctx.obj
         project_path = Path(metadata.project_path)
         environ = dev_environment(project_path, env, source_dir=Path(metadata.source_dir))
+        if path[:2] == ["check", "defs"]:  # the whole preflight: construct every dataset too
+            environ.setdefault("KEDRO_DAGSTER_PREFLIGHT", "full")
         args = list(dg_args)
         if _dg_has_log_options(path):
             if log_level:

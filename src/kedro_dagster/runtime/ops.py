@@ -12,6 +12,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
+from kedro_dagster.preflight import preflight_mode
 
 __all__ = [
     "AssetNodeCompute",
@@ -36,6 +37,26 @@ def node_of(op_def: Any) -> Node | None:
 
 def _run_resource(context: Any) -> Any:
     return getattr(context.resources, KEDRO_RUN_RESOURCE)
+
+
+def _preflight(run: Any, names: Iterable[str], headline: str, credentials: Any = None) -> None:
+    """Create (not load) the datasets ``names`` through the run's catalog: bad entries fail here.
+
+    ``KEDRO_DAGSTER_PREFLIGHT=off`` skips it.
+    """
+    if preflight_mode() == "off":
+        return
+    from kedro_dagster.preflight.datasets import check_datasets, secret_values
+
+    if credentials is None:
+        credentials = run.context._get_config_credentials()
+    check_datasets(
+        run.catalog,
+        [name for name in names if not is_parameter(name)],
+        config_loader=run.context.config_loader,
+        headline=headline,
+        secrets=secret_values(credentials),
+    )
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,24 @@ class AssetNodeCompute(NodeCompute):
         self.is_ephemeral = is_ephemeral
         self.selections = dict(selections) if selections else None
 
+    def _datasets(self) -> list[str]:
+        """The datasets this step uses: the node's, and those of the memory inputs it recomputes."""
+        names: dict[str, None] = {}
+        pending = [self.node]
+        seen: set[str] = set()
+        while pending:
+            node = pending.pop()
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            for name in (*node.inputs, *node.outputs):
+                names[name] = None
+            for name in node.inputs:
+                producer = self.producers.get(name)
+                if producer is not None and not is_parameter(name) and self.is_ephemeral(name):
+                    pending.append(producer)
+        return list(names)
+
     def _compute_memory(self, run: Any, dataset_name: str, cache: dict[str, Any]) -> Any:
         if dataset_name not in cache:
             producer = self.producers[dataset_name]
@@ -215,6 +254,12 @@ class AssetNodeCompute(NodeCompute):
         saved: runs of assets have no end op.
         """
         run = _run_resource(context)
+        # Assets have no start op: each step checks the datasets it reads and writes.
+        _preflight(
+            run,
+            self._datasets(),
+            f"Node '{self.node.name}' was not run",
+        )
         cache: dict[str, Any] = {}
         done = False
         try:
@@ -233,7 +278,11 @@ class AssetNodeCompute(NodeCompute):
 
 
 class StartCompute:
-    """Start op of a job: context, catalog and ``before_pipeline_run`` hooks, once per run."""
+    """Start op of a job: context, catalog and ``before_pipeline_run`` hooks, once per run.
+
+    It also constructs every dataset of the job (the preflight), so a wrong dataset ``type``
+    or a missing constructor argument fails the run before any node computes.
+    """
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -247,13 +296,23 @@ class StartCompute:
     def _start(self, context: Any, run: Any) -> None:
         kedro_context = run.context
         run.hooks.after_context_created(context=kedro_context)
+        # Read after the hook: projects add credentials to the config loader there.
+        credentials = kedro_context._get_config_credentials()
         run.hooks.after_catalog_created(
             catalog=run.catalog,
             conf_catalog=run.conf_catalog,
-            conf_creds=kedro_context._get_config_credentials(),
+            conf_creds=credentials,
             parameters=kedro_context._get_parameters(),
             save_version=run.save_version,
             load_versions=run.run_params.get("load_versions"),
+        )
+        # Every dataset of the job is created (not loaded) now, once the catalog hooks have
+        # run and before `before_pipeline_run`: a bad catalog entry stops the run here.
+        _preflight(
+            run,
+            self.pipeline.datasets(),
+            f"Job '{context.job_name}' stopped before its first node",
+            credentials,
         )
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog

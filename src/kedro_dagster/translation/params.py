@@ -8,7 +8,7 @@ from typing import Any
 from dagster import Any as AnyType
 from dagster import Field, Permissive, Shape
 
-__all__ = ["config_field", "used_parameters"]
+__all__ = ["config_field", "has_parameter", "used_parameters"]
 
 _SCALARS: tuple[type, ...] = (bool, int, float, str)
 
@@ -23,6 +23,11 @@ def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
             return False, None
         node = node[part]
     return True, node
+
+
+def has_parameter(parameters: Mapping[str, Any], dotted: str) -> bool:
+    """Whether ``params:<dotted>`` names a parameter (``a.b.c`` walks nested mappings)."""
+    return _lookup(parameters, dotted)[0]
 
 
 def _insert(tree: dict[str, Any], path: list[str], value: Any) -> None:

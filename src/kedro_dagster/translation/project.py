@@ -15,6 +15,7 @@ from kedro.pipeline.node import Node
 from kedro_dagster.config import KedroDagsterConfig, load_config
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterConfigError, KedroDagsterError
+from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.project import KedroProject
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
 from kedro_dagster.runtime.io_managers import memory_io_manager
@@ -30,6 +31,11 @@ from kedro_dagster.translation.pipelines import (
     PipelineTranslator,
     filter_pipeline,
     kedro_run_resource,
+)
+from kedro_dagster.translation.preflight import (
+    check_catalog_config,
+    check_parameters,
+    construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
 from kedro_dagster.utils import format_node_name
@@ -92,6 +98,8 @@ class KedroProjectTranslator:
         try:
             project = KedroProject.load(self.project_path, self.env)
             config = load_config(project)
+            if preflight_mode() != "off":
+                check_catalog_config(project)  # before the catalog is built from it
             return _Translation(project, config, self.catalog_translator_class).definitions()
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
@@ -128,6 +136,11 @@ class _Translation:
             )
 
         deployed = self._deployed_nodes(job_pipelines.values())
+        mode = preflight_mode()
+        if mode != "off":
+            check_parameters(project, deployed.values())
+        if mode == "full":
+            construct_datasets(project, self._all_datasets(deployed))
         producers = self._producers(deployed)
         self._check_name_clashes(deployed)
         groups = self._node_groups(pipelines, deployed)
