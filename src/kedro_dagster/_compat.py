@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["explain_node_limit", "quiet_kedro_config_loader", "raised_yaml_node_limit"]
+__all__ = [
+    "explain_node_limit",
+    "log_once_per_process",
+    "quiet_kedro_config_loader",
+    "raised_yaml_node_limit",
+]
 
 #: omegaconf 2.4's limit on the YAML nodes of a file (its default is 10,000).
 YAML_NODE_LIMIT_ENV = "OMEGACONF_MAX_YAML_EXPANDED_NODES"
@@ -63,3 +69,31 @@ def explain_node_limit(message: str) -> str | None:
         "only aliases. Raise it in the environment of every Dagster process, e.g. "
         f"{YAML_NODE_LIMIT_ENV}=100000, or split the file."
     )
+
+
+class _FirstOnly(logging.Filter):
+    """Lets the first record starting with ``prefix`` through, and drops the others."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(self.prefix):
+            return True
+        if self.seen:
+            return False
+        self.seen = True
+        return True
+
+
+def log_once_per_process(logger_name: str, prefix: str) -> None:
+    """Let the logger ``logger_name`` log its message starting with ``prefix`` once per process.
+
+    For dependency messages that are true but repeated once per object we create where their
+    own CLI creates one object per process. Idempotent.
+    """
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _FirstOnly) and f.prefix == prefix for f in logger.filters):
+        logger.addFilter(_FirstOnly(prefix))

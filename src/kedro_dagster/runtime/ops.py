@@ -11,6 +11,7 @@ from dagster import AssetKey, AssetMaterialization, Output
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 
 __all__ = [
@@ -242,15 +243,18 @@ class StartCompute:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context)
         kedro_context = run.context
-        run.hooks.after_context_created(context=kedro_context)
-        run.hooks.after_catalog_created(
-            catalog=run.catalog,
-            conf_catalog=run.conf_catalog,
-            conf_creds=kedro_context._get_config_credentials(),
-            parameters=kedro_context._get_parameters(),
-            save_version=run.save_version,
-            load_versions=run.run_params.get("load_versions"),
-        )
+        # Reading credentials and parameters (and hooks reading config, as kedro-mlflow does)
+        # goes through Kedro's config loader and its omegaconf deprecation warning.
+        with quiet_kedro_config_loader():
+            run.hooks.after_context_created(context=kedro_context)
+            run.hooks.after_catalog_created(
+                catalog=run.catalog,
+                conf_catalog=run.conf_catalog,
+                conf_creds=kedro_context._get_config_credentials(),
+                parameters=kedro_context._get_parameters(),
+                save_version=run.save_version,
+                load_versions=run.run_params.get("load_versions"),
+            )
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
         )
