@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +19,11 @@ from kedro.config import AbstractConfigLoader, MissingConfigException
 from kedro.framework.startup import ProjectMetadata, bootstrap_project
 from kedro.pipeline import Pipeline
 
-from kedro_dagster._compat import quiet_kedro_config_loader
+from kedro_dagster._compat import (
+    explain_node_limit,
+    quiet_kedro_config_loader,
+    raised_yaml_node_limit,
+)
 from kedro_dagster.config.yaml_hints import explain_yaml_error
 from kedro_dagster.errors import KedroDagsterConfigError, did_you_mean
 
@@ -157,19 +162,47 @@ class KedroProject:
         return found
 
     def read_config(self, key: str) -> dict[str, Any]:
-        """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``."""
-        try:
-            with quiet_kedro_config_loader():
-                return dict(self.config_loader[key])
-        except (MissingConfigException, KeyError):
+        """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``.
+
+        Only a group the project does not have is ``{}``; any other failure (a malformed file,
+        a resolver or a custom config loader raising, ``KeyError`` included) is an error
+        naming the files.
+        """
+        loader = self.config_loader
+        patterns = getattr(loader, "config_patterns", None)
+        if isinstance(patterns, Mapping) and key not in patterns and key not in loader:
             return {}
+        try:
+            # dagster.yml grows with the number of jobs: omegaconf's default node limit
+            # (10,000) refuses a few thousand jobs although the file has no alias.
+            limit = raised_yaml_node_limit() if key == DAGSTER_CONFIG_KEY else nullcontext()
+            with quiet_kedro_config_loader(), limit:
+                return dict(loader[key])
+        except MissingConfigException:
+            return {}
+        except KeyError as exc:
+            if not isinstance(patterns, Mapping) and exc.args == (key,):
+                return {}  # a dict-like loader without this group
+            raise self._read_error(key, exc) from None
         except Exception as exc:  # a malformed file: say which one, not omegaconf's traceback
-            files = " + ".join(str(f) for f in self.config_files(key)) or f"{key}.yml"
-            where = explain_yaml_error(str(exc), self.config_files(key))
-            hint = "" if "Invalid YAML" in str(exc) else _SHAPE_HINTS.get(key, "")
-            raise KedroDagsterConfigError(
-                f"Cannot read the '{key}' configuration: {exc}{where}{hint}", file=files
-            ) from None
+            raise self._read_error(key, exc) from None
+
+    def _read_error(self, key: str, exc: Exception) -> KedroDagsterConfigError:
+        files = self.config_files(key)
+        where = " + ".join(str(f) for f in files) or f"{key}.yml"
+        detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc)
+        limit = explain_node_limit(detail)
+        if limit:
+            return KedroDagsterConfigError(
+                f"Cannot read the '{key}' configuration: {limit}", file=where
+            )
+        shape_error = not isinstance(exc, KeyError) and "Invalid YAML" not in detail
+        hint = _SHAPE_HINTS.get(key, "") if shape_error else ""
+        return KedroDagsterConfigError(
+            f"Cannot read the '{key}' configuration: {detail}{explain_yaml_error(detail, files)}"
+            f"{hint}",
+            file=where,
+        )
 
     @cached_property
     def dagster_config(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from kedro_dagster.config.models import (
     KedroDagsterConfig,
     PipelineOptions,
 )
+from kedro_dagster.config.notices import names, warn_once
 from kedro_dagster.errors import KedroDagsterConfigError, did_you_mean
 from kedro_dagster.utils import is_valid_dagster_name
 
@@ -83,6 +84,7 @@ def _error_from_validation(exc: ValidationError, files: list[Path]) -> KedroDags
 
 
 NAMESPACE_PLACEHOLDER = "{namespace}"
+_DEFAULT_PIPELINE = "__default__"
 
 
 def _expand_job_factories(
@@ -173,6 +175,17 @@ def validate_config(
         raise _error_from_validation(exc, files) from None
 
     pipelines = set(pipeline_names)
+    # Defaults that change what is deployed are said once the file is known to be valid.
+    notices: list[str] = []
+    if not config.jobs:
+        config = config.model_copy(update={"jobs": default_config(pipelines).jobs})
+        notices.append(
+            f"{where} defines no jobs: deploying one job per registered pipeline, as without "
+            "dagster.yml. To choose the jobs, add a `jobs:` section, e.g. "
+            "`jobs: {my_job: {pipeline: {pipeline_name: __default__}}}`."
+        )
+    else:
+        notices.extend(_jobs_without_pipeline(config, pipelines, where))
     for job_name, job in config.jobs.items():
         if job.pipeline.pipeline_name not in pipelines:
             name = job.pipeline.pipeline_name
@@ -206,7 +219,50 @@ def validate_config(
                     file=where,
                     key=(*key, "loggers", index),
                 )
+    used = {job.schedule for job in config.jobs.values()}
+    unused = [name for name in config.schedules if name not in used]
+    if unused:
+        subject = (
+            f"Schedule '{unused[0]}' in {where} is used by no job, so it is"
+            if len(unused) == 1
+            else f"Schedules {names(unused)} in {where} are used by no job, so they are"
+        )
+        notices.append(
+            f"{subject} not deployed: add `schedule: {unused[0] if len(unused) == 1 else '<name>'}`"
+            " to a job."
+        )
+    for notice in notices:
+        warn_once(notice)
     return config
+
+
+def _jobs_without_pipeline(
+    config: KedroDagsterConfig, pipelines: set[str], where: str
+) -> list[str]:
+    """The notice for jobs without a ``pipeline`` key, which run ``__default__``."""
+    missing = [
+        name
+        for name, job in config.jobs.items()
+        if "pipeline" not in job.model_fields_set and name != _DEFAULT_PIPELINE
+    ]
+    if not missing:
+        return []
+    if len(missing) == 1:
+        job = missing[0]
+        remedy = (
+            f"add `pipeline: {{pipeline_name: {job}}}` to run pipeline '{job}'"
+            if job in pipelines
+            else "add `pipeline: {pipeline_name: <name>}` to choose another"
+        )
+        return [
+            f"Job '{job}' in {where} has no `pipeline`: it runs the '{_DEFAULT_PIPELINE}' "
+            f"pipeline; {remedy}."
+        ]
+    return [
+        f"Jobs {names(missing)} in {where} have no `pipeline`: they run the "
+        f"'{_DEFAULT_PIPELINE}' pipeline; add `pipeline: {{pipeline_name: <name>}}` to each "
+        "to choose another."
+    ]
 
 
 def _check_reference(

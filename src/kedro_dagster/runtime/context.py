@@ -13,7 +13,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io.core import VERSION_FORMAT, DatasetError, generate_timestamp
 from kedro.pipeline.node import Node
 
-from kedro_dagster._compat import quiet_kedro_config_loader
+from kedro_dagster._compat import log_once_per_process, quiet_kedro_config_loader
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
 
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
@@ -210,6 +210,12 @@ class KedroRunContext:
 
         path = Path(project_path).resolve()
         metadata = _ensure_bootstrapped(path)
+        # Kedro validates parameters in every context and says "No typed parameter
+        # requirements found" each time. `kedro run` makes one context per process; a Dagster
+        # process makes two per run (catalog, hooks), for every run it executes: say it once.
+        log_once_per_process(
+            "kedro.validation.parameter_validator", "No typed parameter requirements found"
+        )
         hook_manager = _create_hook_manager()
         _register_hooks(hook_manager, settings.HOOKS)
         _register_hooks_entry_points(hook_manager, settings.DISABLE_HOOKS_FOR_PLUGINS)

@@ -11,6 +11,7 @@ from dagster import AssetKey, AssetMaterialization, Output
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 from kedro_dagster.preflight import preflight_mode
 
@@ -295,17 +296,20 @@ class StartCompute:
 
     def _start(self, context: Any, run: Any) -> None:
         kedro_context = run.context
-        run.hooks.after_context_created(context=kedro_context)
-        # Read after the hook: projects add credentials to the config loader there.
-        credentials = kedro_context._get_config_credentials()
-        run.hooks.after_catalog_created(
-            catalog=run.catalog,
-            conf_catalog=run.conf_catalog,
-            conf_creds=credentials,
-            parameters=kedro_context._get_parameters(),
-            save_version=run.save_version,
-            load_versions=run.run_params.get("load_versions"),
-        )
+        # Reading credentials and parameters (and hooks reading config, as kedro-mlflow does)
+        # goes through Kedro's config loader and its omegaconf deprecation warning.
+        with quiet_kedro_config_loader():
+            run.hooks.after_context_created(context=kedro_context)
+            # Read after the hook: projects add credentials to the config loader there.
+            credentials = kedro_context._get_config_credentials()
+            run.hooks.after_catalog_created(
+                catalog=run.catalog,
+                conf_catalog=run.conf_catalog,
+                conf_creds=credentials,
+                parameters=kedro_context._get_parameters(),
+                save_version=run.save_version,
+                load_versions=run.run_params.get("load_versions"),
+            )
         # Every dataset of the job is created (not loaded) now, once the catalog hooks have
         # run and before `before_pipeline_run`: a bad catalog entry stops the run here.
         _preflight(

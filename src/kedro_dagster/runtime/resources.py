@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from kedro_dagster.constants import ENV_TAG
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
 
-__all__ = ["KedroRunResourceFactory"]
+__all__ = ["DeferredRunContext", "KedroRunResourceFactory"]
 
 
 class KedroRunResourceFactory:
@@ -47,29 +47,61 @@ class KedroRunResourceFactory:
         # Dagster names resource functions in its events.
         self.__name__ = "kedro_run"
 
-    def __call__(self, init_context: Any) -> KedroRunContext:
+    def __call__(self, init_context: Any) -> KedroRunContext | DeferredRunContext:
         """Create the run context (called by Dagster at resource initialization)."""
-        run = init_context.dagster_run
+        run = init_context.run
         config = init_context.resource_config or {}
         runtime_params = diff_params(config.get("params") or {}, self.params_defaults)
-        run_id = init_context.run_id or "ephemeral"
+        run_id = run.run_id if run is not None else "ephemeral"
         instance = init_context.instance
         # The stored run, not the one this process was handed: it carries the tags added
         # since the run started (the MLflow run recorded by the job's start op).
-        record = instance.get_run_record_by_id(run_id) if instance is not None else None
+        record = (
+            instance.get_run_record_by_id(run_id)
+            if instance is not None and run is not None
+            else None
+        )
         if record is not None:
             run = record.dagster_run
         tags = run.tags if run is not None else {}
-        return KedroRunContext.create(
-            project_path=self.project_path,
-            env=tags.get(ENV_TAG, self.env),
-            run_id=run_id,
-            runtime_params=runtime_params,
-            save_version=save_version_of(record),
-            load_versions=config.get("load_versions") or None,
-            run_params=self.run_params,
-            tags=tags,
-            starts_tracking=self.starts_tracking,
-            instance=instance,
-            log=getattr(init_context, "log", None),
-        )
+
+        def create() -> KedroRunContext:
+            return KedroRunContext.create(
+                project_path=self.project_path,
+                env=tags.get(ENV_TAG, self.env),
+                run_id=run_id,
+                runtime_params=runtime_params,
+                save_version=save_version_of(record),
+                load_versions=config.get("load_versions") or None,
+                run_params=self.run_params,
+                tags=tags,
+                starts_tracking=self.starts_tracking,
+                instance=instance,
+                log=getattr(init_context, "log", None),
+            )
+
+        if run is not None and run.is_finished:
+            # Dagster initialises every resource again once a run is over, so that the result
+            # of `execute_job` (`dagster job execute`, `dg launch --job`) can read outputs.
+            # Nothing runs then: build the Kedro side only if something uses it.
+            return DeferredRunContext(create)
+        return create()
+
+
+class DeferredRunContext:
+    """A :class:`KedroRunContext` built on first use (resources of a finished run).
+
+    Parameters
+    ----------
+    create : Callable
+        Builds the run context.
+    """
+
+    def __init__(self, create: Callable[[], KedroRunContext]) -> None:
+        self._create = create
+        self._context: KedroRunContext | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._context is None:
+            self._context = self._create()
+        return getattr(self._context, name)

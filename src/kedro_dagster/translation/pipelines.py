@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from dagster import (
     DependencyDefinition,
     ExecutorDefinition,
     Field,
+    FilesystemIOManager,
     GraphDefinition,
     In,
     IOManagerDefinition,
@@ -23,7 +25,6 @@ from dagster import (
     Permissive,
     ResourceDefinition,
     RetryPolicy,
-    fs_io_manager,
 )
 from kedro.pipeline import Pipeline
 
@@ -53,7 +54,7 @@ from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
 from kedro_dagster.translation.partitions import upstream_producers
 
-__all__ = ["PipelineTranslator", "filter_pipeline", "kedro_run_resource"]
+__all__ = ["PipelineTranslator", "default_io_manager", "filter_pipeline", "kedro_run_resource"]
 
 _END_INPUT = "nodes_done"
 
@@ -67,6 +68,17 @@ _RUN_PARAM_KEYS = {
     "node_namespaces": "namespaces",
     "tags": "tags",
 }
+
+
+@cache
+def default_io_manager() -> IOManagerDefinition:
+    """Dagster's filesystem IO manager, for outputs no Kedro dataset stores (``Nothing``).
+
+    One object per process, bound to every job and asset: Dagster then sees one resource, not
+    conflicting ones. ``FilesystemIOManager`` replaces the superseded ``fs_io_manager``
+    (same storage: the instance's storage folder), in every Dagster version we support.
+    """
+    return FilesystemIOManager().get_resource_definition()
 
 
 def kedro_run_resource(
@@ -374,7 +386,7 @@ class PipelineTranslator:
                 **job_io_managers,
                 # The one the Definitions give assets: bound here too, a job missing it would be
                 # copied whole by Definitions to attach it (about 10% of the load at 1000 nodes).
-                "io_manager": fs_io_manager,
+                "io_manager": default_io_manager(),
             },
             executor_def=executor_def,
             logger_defs=dict(logger_defs) if logger_defs else None,

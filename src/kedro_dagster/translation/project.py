@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition, fs_io_manager
+from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
@@ -29,6 +29,7 @@ from kedro_dagster.translation.params import used_parameters
 from kedro_dagster.translation.partitions import PartitionPlanner
 from kedro_dagster.translation.pipelines import (
     PipelineTranslator,
+    default_io_manager,
     filter_pipeline,
     kedro_run_resource,
 )
@@ -214,7 +215,7 @@ class _Translation:
             # The default IO manager, bound explicitly to every asset (one object, so assets
             # never disagree): Dagster requires it even for Nothing-typed outputs
             # (DagsterNothingDataset), for which it stores nothing.
-            needed["io_manager"] = fs_io_manager
+            needed["io_manager"] = default_io_manager()
             assets.append(asset.with_resources({KEDRO_RUN_RESOURCE: asset_run, **needed}))
         assets.extend(self._external_assets(deployed, producers, groups))
         logger.debug(
@@ -245,7 +246,7 @@ class _Translation:
             jobs=jobs,
             schedules=schedules,
             sensors=sensors,
-            resources={"io_manager": fs_io_manager},
+            resources={"io_manager": default_io_manager()},
         )
 
     @staticmethod
