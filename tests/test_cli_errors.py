@@ -265,6 +265,24 @@ CASES = [
         ),
         ("Nodes 'a.b' and 'a__b' both map",),
     ),
+    # preflight at load
+    Case(
+        "factory-pattern",
+        _catalog({"{name_csv": {"type": "pandas.CSVDataset", "filepath": "data/out.csv"}}),
+        ("dataset factory pattern '{name_csv' is malformed",),
+    ),
+    Case(
+        "parameter-missing",
+        _nodes("node(identity, 'params:factr', 'out', name='n')"),
+        ("node 'n' reads 'params:factr'", "Did you mean 'factor'"),
+    ),
+    Case(
+        "credentials-missing",
+        _catalog(
+            {"raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv", "credentials": "db"}}
+        ),
+        ("dataset 'raw' uses credentials 'db'",),
+    ),
     # environment and project location
     Case(
         "env-missing",
