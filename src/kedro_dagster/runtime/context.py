@@ -52,7 +52,8 @@ def _credentials(config_loader: Any) -> Any:
     from kedro.config import MissingConfigException
 
     try:
-        return config_loader["credentials"]
+        with quiet_kedro_config_loader():
+            return config_loader["credentials"]
     except MissingConfigException:
         return {}
 
