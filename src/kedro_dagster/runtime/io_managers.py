@@ -21,6 +21,7 @@ from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
+from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.ops import node_of
 
 __all__ = [
@@ -147,7 +148,18 @@ class KedroMemoryIOManager(IOManager):
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
         node = node_of(context.op_def)
         self.run.hooks.before_dataset_saved(dataset_name=name, data=obj, node=node)
-        self.storage.handle_output(context, obj)
+        try:
+            self.storage.handle_output(context, obj)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            if isinstance(self.storage, InMemoryIOManager):
+                raise
+            # Kedro's ParallelRunner refuses such data up front; only the value tells here.
+            raise KedroDagsterError(
+                f"MemoryDataset '{name}' written by node '{getattr(node, 'name', '?')}' "
+                f"cannot be pickled to pass between processes ({type(exc).__name__}: {exc}). "
+                "Use the in_process executor for this job, or persist the dataset (declare it "
+                "in the catalog with a type that can save this data)."
+            ) from exc
         self.run.hooks.after_dataset_saved(dataset_name=name, data=obj, node=node)
 
     def load_input(self, context: InputContext) -> Any:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -97,6 +98,29 @@ def _is_kedro_datasets_subpackage(name: str) -> bool:
         return importlib.util.find_spec(f"kedro_datasets.{name}") is not None
     except (ImportError, ValueError):
         return False
+
+
+@cache
+def _kedro_datasets_mention(name: str, attribute: str) -> bool:
+    """Whether a source file of ``kedro_datasets.<name>`` mentions ``attribute``, unimported.
+
+    Reading a few source files costs milliseconds; importing the classes would import their
+    data libraries (pyarrow, pyspark...).
+    """
+    try:
+        spec = importlib.util.find_spec(f"kedro_datasets.{name}")
+    except (ImportError, ValueError):
+        return True  # not found here: let the import decide
+    if spec is None or not spec.submodule_search_locations:
+        return True
+    for folder in spec.submodule_search_locations:
+        for source in Path(folder).rglob("*.py"):
+            try:
+                if attribute in source.read_text(encoding="utf-8", errors="ignore"):
+                    return True
+            except OSError:
+                return True
+    return False
 
 
 def io_manager_key(dataset_name: str) -> str:
@@ -327,8 +351,9 @@ class CatalogTranslator:
     def is_single_process(self, name: str) -> bool:
         """Whether dataset ``name`` declares ``_SINGLE_PROCESS`` (never usable across processes).
 
-        kedro-datasets classes (e.g. ``spark.SparkDataset``) are imported here, once per type:
-        this is only asked for jobs whose steps run in other processes.
+        A kedro-datasets class (e.g. ``spark.SparkDataset``) is imported here, once per type,
+        only when its group's source mentions ``_SINGLE_PROCESS``; this is only asked for jobs
+        whose steps run in other processes.
         """
         if is_parameter(name):
             return False
@@ -337,6 +362,14 @@ class CatalogTranslator:
             return spec.single_process
         type_path = spec.wrapped_type or spec.type
         known = self._single_process.get(type_path)
+        parts = type_path.split(".")
+        if (
+            known is None
+            and parts[0] == "kedro_datasets"
+            and len(parts) > 2
+            and not _kedro_datasets_mention(parts[1], _SINGLE_PROCESS_ATTR)
+        ):
+            known = self._single_process[type_path] = False
         if known is None:
             try:
                 cls, _ = parse_dataset_definition({"type": type_path})

@@ -36,6 +36,7 @@ from kedro_dagster.translation.pipelines import (
 from kedro_dagster.translation.preflight import (
     check_catalog_config,
     check_parameters,
+    check_single_process,
     construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
@@ -142,6 +143,8 @@ class _Translation:
             check_parameters(project, deployed.values())
         if mode == "full":
             construct_datasets(project, self._all_datasets(deployed))
+        if mode != "off":
+            check_single_process(self._multi_process_jobs(job_pipelines), self.catalog, config_file)
         producers = self._producers(deployed, pipelines.get(_DEFAULT_PIPELINE))
         self._check_name_clashes(deployed)
         groups = self._node_groups(pipelines, deployed)
@@ -248,6 +251,18 @@ class _Translation:
             sensors=sensors,
             resources={"io_manager": default_io_manager()},
         )
+
+    def _multi_process_jobs(
+        self, job_pipelines: Mapping[str, Pipeline]
+    ) -> list[tuple[str, str, Pipeline]]:
+        """(job, executor, pipeline) of each job whose executor runs steps in other processes."""
+        jobs = []
+        for job_name, job in self.config.jobs.items():
+            name = job.executor or "in_process"
+            executor = self.config.executor(name)
+            if executor is not None and not executor.in_process:
+                jobs.append((job_name, name, job_pipelines[job_name]))
+        return jobs
 
     @staticmethod
     def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
