@@ -175,6 +175,19 @@ def _cached(filepath: str) -> dict[str, Any]:
     return {"type": "CachedDataset", "dataset": {"type": "pandas.CSVDataset", "filepath": filepath}}
 
 
+def _materialized_path(home: Path, run_id: str, asset: str) -> str:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        entries = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    (materialization,) = [
+        e.dagster_event.event_specific_data.materialization
+        for e in entries
+        if e.dagster_event and e.dagster_event.asset_key.to_user_string() == asset
+    ]
+    return str(materialization.metadata["path"].value)
+
+
 # ------------------------------------------------------------------ CachedDataset (item 1)
 
 
@@ -201,6 +214,7 @@ def test_cached_dataset_is_its_wrapped_dataset(tmp_path: Path, executor: str) ->
     assert persisted_outputs(dagster_side) == expected
     (dagster_run,) = runs_in(home)
     assert {"table", "summary"} <= materialized_assets(home, dagster_run.run_id)
+    assert _materialized_path(home, dagster_run.run_id, "table").endswith("data/table.csv")
 
 
 def test_instance_ephemeral_dataset_travels_like_a_memory_dataset(tmp_path: Path) -> None:

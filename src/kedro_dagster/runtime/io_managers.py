@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pickle
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -55,7 +56,11 @@ def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
             dataset = None
         describe = getattr(dataset, "_describe", None)
         if callable(describe):
-            filepath = describe().get("filepath")
+            described = describe()
+            filepath = described.get("filepath")
+            wrapped = described.get("dataset")  # a CachedDataset describes what it wraps
+            if filepath is None and isinstance(wrapped, Mapping):
+                filepath = wrapped.get("filepath")
             if filepath is not None:
                 metadata["path"] = str(filepath)
         if dataset is not None and getattr(dataset, "_version", None) is not None:
