@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -20,6 +22,7 @@ from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
+from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.ops import node_of
 
 __all__ = [
@@ -30,34 +33,50 @@ __all__ = [
     "output_metadata",
 ]
 
+logger = logging.getLogger(__name__)
+
+
+#: Eager data frames whose row count is known without computing: (module root, class name).
+_EAGER_FRAMES = frozenset({("pandas", "DataFrame"), ("polars", "DataFrame")})
+
 
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
     """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run.
 
-    String values are redacted by the run's redactor (a path or URL may hold a credential).
+    It never fails the step (the data is already saved) and never computes lazy data: a row
+    count and columns are given for pandas and polars eager frames only, recognised by their
+    type without importing the library (an ibis table or a dask frame gets neither). String
+    values are redacted by the run's redactor (a path or URL may hold a credential).
     """
     metadata: dict[str, Any] = {"kedro/dataset": dataset_name}
     try:
-        dataset = run.catalog.get(dataset_name)
-    except Exception:  # a catalog without the entry: no extra metadata
-        dataset = None
-    describe = getattr(dataset, "_describe", None)
-    if callable(describe):
-        filepath = describe().get("filepath")
-        if filepath is not None:
-            metadata["path"] = str(filepath)
-    if dataset is not None and getattr(dataset, "_version", None) is not None:
-        metadata["version"] = run.save_version
-    columns = getattr(obj, "columns", None)
-    if columns is not None and hasattr(obj, "__len__"):
-        metadata["row_count"] = len(obj)
-        metadata["columns"] = ", ".join(str(c) for c in columns)
-    if "mlflow" in sys.modules:  # the run is tracked in MLflow (kedro-mlflow imported it)
-        from kedro_dagster.runtime.mlflow import active_run_info
+        try:
+            dataset = run.catalog.get(dataset_name)
+        except Exception:  # a catalog without the entry: no extra metadata
+            dataset = None
+        describe = getattr(dataset, "_describe", None)
+        if callable(describe):
+            described = describe()
+            filepath = described.get("filepath")
+            wrapped = described.get("dataset")  # a CachedDataset describes what it wraps
+            if filepath is None and isinstance(wrapped, Mapping):
+                filepath = wrapped.get("filepath")
+            if filepath is not None:
+                metadata["path"] = str(filepath)
+        if dataset is not None and getattr(dataset, "_version", None) is not None:
+            metadata["version"] = run.save_version
+        kind = type(obj)
+        if (kind.__module__.split(".", 1)[0], kind.__name__) in _EAGER_FRAMES:
+            metadata["row_count"] = len(obj)
+            metadata["columns"] = ", ".join(str(c) for c in obj.columns)
+        if "mlflow" in sys.modules:  # the run is tracked in MLflow (kedro-mlflow imported it)
+            from kedro_dagster.runtime.mlflow import active_run_info
 
-        info = active_run_info(getattr(run, "context", None))
-        if info is not None:
-            metadata.update(info.as_metadata())
+            info = active_run_info(getattr(run, "context", None))
+            if info is not None:
+                metadata.update(info.as_metadata())
+    except Exception as exc:  # metadata is informative: the saved data must not fail for it
+        logger.debug("Metadata of dataset '%s' incomplete: %r", dataset_name, exc)
     redactor = getattr(run, "redactor", None)
     return redactor.redact_metadata(metadata) if redactor is not None else metadata
 
@@ -134,7 +153,18 @@ class KedroMemoryIOManager(IOManager):
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
         node = node_of(context.op_def)
         self.run.hooks.before_dataset_saved(dataset_name=name, data=obj, node=node)
-        self.storage.handle_output(context, obj)
+        try:
+            self.storage.handle_output(context, obj)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            if isinstance(self.storage, InMemoryIOManager):
+                raise
+            # Kedro's ParallelRunner refuses such data up front; only the value tells here.
+            raise KedroDagsterError(
+                f"MemoryDataset '{name}' written by node '{getattr(node, 'name', '?')}' "
+                f"cannot be pickled to pass between processes ({type(exc).__name__}: {exc}). "
+                "Use the in_process executor for this job, or persist the dataset (declare it "
+                "in the catalog with a type that can save this data)."
+            ) from exc
         self.run.hooks.after_dataset_saved(dataset_name=name, data=obj, node=node)
 
     def load_input(self, context: InputContext) -> Any:
