@@ -35,7 +35,7 @@ from kedro.framework.hooks import hook_impl
 
 class Recorder:
     def _record(self, hook, **fields):
-        with open(os.environ["HOOK_LOG"], "a") as f:
+        with open(os.environ.get("HOOK_LOG", os.devnull), "a") as f:
             f.write(json.dumps({"hook": hook, "pid": os.getpid(), **fields}) + "\\n")
 
     @hook_impl
@@ -285,3 +285,61 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
         assert calls[failed.run_id] == 1, (failed.run_id, failed.tags, calls)
         # Called by the run itself (its failed step), not left to the daemon's sensor.
         assert tags[failed.run_id].get("kedro/on_pipeline_error") == "called"
+
+
+# ------------------------------------------------------------- re-execution from failure
+
+REEXECUTE = """
+import os
+import sys
+
+from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+repository = ReconstructableRepository.for_module(
+    sys.argv[3] + ".definitions", "defs", working_directory=os.getcwd()
+)
+job = repository.get_reconstructable_job(sys.argv[2])
+with DagsterInstance.get() as instance:
+    options = ReexecutionOptions.from_failure(sys.argv[1], instance)
+    result = execute_job(job, instance=instance, reexecution_options=options)
+    print("REEXECUTION", result.run_id, result.success)
+"""
+
+
+def test_generated_in_process_job_reexecutes_from_failure(tmp_path: Path) -> None:
+    expected_project = _project(tmp_path / "k", "reexec")
+    kedro_run(expected_project)
+    expected = persisted_outputs(expected_project)
+
+    project = _project(tmp_path / "p", "reexec")  # no dagster.yml: in-process jobs
+    (project / "FAIL").write_text("")
+    home, log = tmp_path / "home", tmp_path / "hooks.jsonl"
+    assert _launch(project, home, log, "__default__").returncode != 0
+    (first,) = runs_in(home)
+    assert first.status.value == "FAILURE"
+
+    (project / "FAIL").unlink()
+    result = run(
+        [sys.executable, "-c", REEXECUTE, first.run_id, "__default__", "reexec"],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src"), HOOK_LOG=str(log)),
+    )
+    assert result.stdout.strip().endswith("True"), result.stdout[-3000:] + result.stderr[-3000:]
+    second = runs_in(home)[0]
+    assert second.parent_run_id == first.run_id and second.status.value == "SUCCESS"
+    assert persisted_outputs(project) == expected
+
+
+# ------------------------------------------------------------------ after_pipeline_run
+
+
+def test_after_pipeline_run_gets_the_run_result_of_kedro_run(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", "result")
+    kedro_log, log = tmp_path / "kedro.jsonl", tmp_path / "hooks.jsonl"
+    run([KEDRO, "run"], cwd=project, env=subprocess_env(HOOK_LOG=str(kedro_log)))
+    (expected,) = _records(kedro_log, "after_pipeline_run")
+    assert expected["run_result"] == {"summary": "CSVDataset", "stats": "MemoryDataset"}
+    assert _launch(project, tmp_path / "home", log, "__default__").returncode == 0
+    (call,) = _records(log, "after_pipeline_run")
+    assert call["run_result"] == expected["run_result"]
