@@ -343,3 +343,93 @@ def test_after_pipeline_run_gets_the_run_result_of_kedro_run(tmp_path: Path) -> 
     assert _launch(project, tmp_path / "home", log, "__default__").returncode == 0
     (call,) = _records(log, "after_pipeline_run")
     assert call["run_result"] == expected["run_result"]
+
+
+# ---------------------------------------------------------------------------- versions
+
+VERSIONED_CATALOG = {
+    **CATALOG,
+    "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv", "versioned": True},
+}
+
+# Two runs of one job created at the same instant (as a busy instance creates them: schedules,
+# backfills, scripts), executed one after the other in this process.
+SAME_MILLISECOND = """
+import os
+import sys
+
+from dagster import DagsterInstance
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.execution.api import execute_run
+from dagster._core.utils import make_new_run_id
+
+repository = ReconstructableRepository.for_module(
+    sys.argv[1] + ".definitions", "defs", working_directory=os.getcwd()
+)
+job = repository.get_reconstructable_job("__default__")
+with DagsterInstance.get() as instance:
+    first = instance.create_run_for_job(job_def=job.get_definition())
+    created = instance.get_run_record_by_id(first.run_id).create_timestamp
+    second = first._replace(run_id=make_new_run_id())
+    instance.run_storage.add_historical_run(second, run_creation_time=created)
+    assert instance.get_run_record_by_id(second.run_id).create_timestamp == created
+    for dagster_run in (first, second):
+        result = execute_run(job, instance.get_run_by_id(dagster_run.run_id), instance)
+        print("RUN", dagster_run.run_id, result.success)
+"""
+
+
+def test_runs_created_in_the_same_millisecond_save_distinct_versions(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", "same_ms", catalog=VERSIONED_CATALOG, registry=REGISTRY)
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    home = tmp_path / "home"
+    result = run(
+        [sys.executable, "-c", SAME_MILLISECOND, "same_ms"],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src")),
+    )
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("RUN ")]
+    assert [ln.split()[-1] for ln in lines] == ["True", "True"], result.stdout + result.stderr
+    versions = sorted(p.name for p in (project / "data" / "summary.csv").iterdir())
+    assert len(versions) == 2, versions
+    from datetime import datetime
+
+    for version in versions:  # Kedro's VERSION_FORMAT
+        datetime.strptime(version, "%Y-%m-%dT%H.%M.%S.%fZ")
+
+
+LOAD_VERSIONS_CATALOG = {
+    **CATALOG,
+    "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv", "versioned": True},
+}
+OLD, NEW = "2024-01-01T00.00.00.000Z", "2024-06-01T00.00.00.000Z"
+
+
+def _versioned_raw(root: Path, package: str) -> Path:
+    project = make_project(root, package, catalog=LOAD_VERSIONS_CATALOG, registry=REGISTRY)
+    (project / "data" / "raw.csv").unlink()
+    for version, values in ((OLD, "1\n2\n"), (NEW, "10\n20\n30\n")):
+        folder = project / "data" / "raw.csv" / version
+        folder.mkdir(parents=True)
+        (folder / "raw.csv").write_text("value\n" + values)
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    return project
+
+
+def test_load_versions_in_run_config_act_as_kedro_run_load_versions(tmp_path: Path) -> None:
+    expected_project = _versioned_raw(tmp_path / "k", "loadv")
+    kedro_run(expected_project, "--load-versions", f"raw:{OLD}")
+    expected = persisted_outputs(expected_project)
+    assert b"2.0" in expected["summary.csv"] and b"60.0" not in expected["summary.csv"]
+
+    project = _versioned_raw(tmp_path / "p", "loadv")
+    config = {"resources": {"kedro_run": {"config": {"load_versions": {"raw": OLD}}}}}
+    home = tmp_path / "home"
+    run(
+        [KEDRO, "dagster", "launch", "--job", "__default__", "--config-json", json.dumps(config)],
+        cwd=project,
+        env=subprocess_env(home),
+    )
+    assert persisted_outputs(project) == expected
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
