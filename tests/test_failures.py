@@ -7,8 +7,10 @@ dev`), counting hook calls with a project hook appending to a file.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -149,7 +151,10 @@ def test_on_pipeline_error_once_for_a_launched_run_with_or_without_daemon(tmp_pa
     home, log = tmp_path / "home", tmp_path / "hooks.jsonl"
     kedro_log = tmp_path / "kedro.jsonl"
     failed = subprocess.run(
-        [KEDRO, "run"], cwd=project, env=subprocess_env(HOOK_LOG=str(kedro_log)), text=True,
+        [KEDRO, "run"],
+        cwd=project,
+        env=subprocess_env(HOOK_LOG=str(kedro_log)),
+        text=True,
         capture_output=True,
     )
     assert failed.returncode != 0
@@ -213,8 +218,6 @@ query($selector: SensorSelector!) {
 def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
     tmp_path: Path, dagster_home: Path
 ) -> None:
-    import time
-
     from dev_server import graphql, serve
 
     project = _project(
@@ -234,14 +237,15 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
     )
     (project / "FAIL").write_text("")
     log = tmp_path / "hooks.jsonl"
-    import os
-
     os.environ["HOOK_LOG"] = str(log)  # inherited by `kedro dagster dev`, its daemon and runs
     try:
         with serve(project, dagster_home, tmp_path / "dev.log") as url:
             data = graphql(url, LOCATION_QUERY)
             (entry,) = data["workspaceOrError"]["locationEntries"]
-            repository = {"repositoryLocationName": entry["name"], "repositoryName": "__repository__"}
+            repository = {
+                "repositoryLocationName": entry["name"],
+                "repositoryName": "__repository__",
+            }
             selector = {**repository, "sensorName": "kedro_on_pipeline_error"}
 
             def ticks() -> list[float]:
@@ -256,7 +260,9 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
                     if value:
                         return value
                     time.sleep(2)
-                raise AssertionError(f"timed out waiting for {what}\n{(tmp_path / 'dev.log').read_text()[-4000:]}")
+                raise AssertionError(
+                    f"timed out waiting for {what}\n{(tmp_path / 'dev.log').read_text()[-4000:]}"
+                )
 
             # The sensor has started (its first tick sets its cursor): it sees later failures.
             wait(ticks, "the sensor's first tick")
@@ -276,7 +282,9 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
             runs = wait(failed_runs, "the UI run and a scheduled run to fail")
             last_end = time.time()
             # The daemon's sensor evaluates runs that failed before its next tick.
-            wait(lambda: [t for t in ticks() if t > last_end + 1], "a sensor tick after the failures")
+            wait(
+                lambda: [t for t in ticks() if t > last_end + 1], "a sensor tick after the failures"
+            )
     finally:
         os.environ.pop("HOOK_LOG", None)
     calls = Counter(r["run_id"] for r in _records(log, "on_pipeline_error"))
@@ -433,3 +441,44 @@ def test_load_versions_in_run_config_act_as_kedro_run_load_versions(tmp_path: Pa
     assert persisted_outputs(project) == expected
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
+
+
+KILLED_REGISTRY = """
+import os
+
+from kedro.pipeline import Pipeline, node
+
+
+def die(raw):
+    os._exit(3)  # the step's process dies: no Kedro or Dagster code runs after this
+
+
+def register_pipelines():
+    return {{"__default__": Pipeline([node(die, "raw", "out", name="die")])}}
+"""
+
+
+def test_sensor_calls_on_pipeline_error_for_a_run_whose_step_process_died(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", "killed", catalog=CATALOG, registry=KILLED_REGISTRY)
+    (project / "src" / "killed" / "hooks.py").write_text(RECORDER)
+    (project / "src" / "killed" / "settings.py").write_text(
+        "from killed.hooks import Recorder\n\nHOOKS = (Recorder(),)\n"
+    )
+    write_dagster_yml(
+        project,
+        {
+            "executors": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+            "jobs": {
+                "dies": {"pipeline": {"pipeline_name": "__default__"}, "executor": "parallel"}
+            },
+        },
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    home, log = tmp_path / "home", tmp_path / "hooks.jsonl"
+    assert _launch(project, home, log, "dies").returncode != 0
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "FAILURE"
+    assert not _records(log, "on_pipeline_error")  # nothing in the run could call it
+    _evaluate_sensor(project, home, log)
+    (call,) = _records(log, "on_pipeline_error")
+    assert call["run_id"] == dagster_run.run_id

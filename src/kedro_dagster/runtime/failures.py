@@ -15,8 +15,14 @@ import os
 import pickle
 from typing import Any
 
-from dagster import DagsterEventType, DagsterUserCodeExecutionError, Failure, InputContext
-from dagster import IOManager, OutputContext
+from dagster import (
+    DagsterEventType,
+    DagsterUserCodeExecutionError,
+    Failure,
+    InputContext,
+    IOManager,
+    OutputContext,
+)
 from kedro.pipeline import Pipeline
 
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE, MEMORY_IO_MANAGER

@@ -12,8 +12,8 @@ from dagster import DagsterEventType, Failure
 from kedro.pipeline import Pipeline
 
 from kedro_dagster.constants import ENV_TAG, KEDRO_RUN_RESOURCE
-from kedro_dagster.runtime.failures import pipeline_error_handled
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_for_run
+from kedro_dagster.runtime.failures import pipeline_error_handled
 
 __all__ = [
     "ERROR_CLASS_KEY",

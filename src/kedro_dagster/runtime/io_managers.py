@@ -118,9 +118,9 @@ class KedroMemoryIOManager(IOManager):
     Parameters
     ----------
     storage : IOManager
-        Where values live: memory in-process (files once a step fails), Dagster's pickling filesystem
-        manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a re-execution
-        from failure finds its parent run's intermediates.
+        Where values live: memory in-process (files too once a step fails), Dagster's pickling
+        filesystem manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a
+        re-execution from failure finds its parent run's intermediates.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
     """
