@@ -11,7 +11,6 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetMaterialization,
-    InMemoryIOManager,
     InputContext,
     IOManager,
     IOManagerDefinition,
@@ -23,6 +22,7 @@ from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
+from kedro_dagster.runtime.failures import InProcessMemoryStorage
 from kedro_dagster.runtime.ops import node_of
 
 __all__ = [
@@ -137,9 +137,9 @@ class KedroMemoryIOManager(IOManager):
     Parameters
     ----------
     storage : IOManager
-        Where values live: Dagster's in-memory manager in-process, its pickling filesystem
-        manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a re-execution
-        from failure finds its parent run's intermediates.
+        Where values live: memory in-process (files too once a step fails), Dagster's pickling
+        filesystem manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a
+        re-execution from failure finds its parent run's intermediates.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
     """
@@ -213,7 +213,8 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
     def init(init_context: Any) -> KedroMemoryIOManager:
         storage: IOManager
         if in_process:
-            storage = InMemoryIOManager()
+            # In memory; written to files only if a step fails (re-execution from failure).
+            storage = InProcessMemoryStorage(init_context.instance.storage_directory())
         elif base_dir:
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:

@@ -49,6 +49,7 @@ from kedro_dagster.translation.catalog import (
     io_manager_key,
     strip_transcoding,
 )
+from kedro_dagster.translation.hooks import pipeline_error_hook
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
@@ -405,4 +406,6 @@ class PipelineTranslator:
             config=LoggerCreator.run_config(options.loggers) if options.loggers else None,
             op_retry_policy=op_retry_policy,
             tags=self._tags(job_name, options.pipeline),
+            # In-run `on_pipeline_error` (and MemoryDatasets kept for re-execution).
+            hooks={pipeline_error_hook(pipeline)},
         )
