@@ -156,7 +156,7 @@ class KedroMemoryIOManager(IOManager):
         try:
             self.storage.handle_output(context, obj)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            if isinstance(self.storage, InMemoryIOManager):
+            if isinstance(self.storage, InProcessMemoryStorage):
                 raise
             # Kedro's ParallelRunner refuses such data up front; only the value tells here.
             raise KedroDagsterError(
