@@ -270,7 +270,11 @@ def _set_up(hook: Any, run: Any, run_id: str | None = None) -> None:
     from kedro.pipeline import Pipeline
 
     context = run.context
-    hook.after_context_created(context=context)
+    # A process prepared by the `kedro_run` resource fired every hook's
+    # `after_context_created` and `after_catalog_created` already (kedro-mlflow's included).
+    prepared = bool(getattr(run, "process_prepared", False))
+    if not prepared:
+        hook.after_context_created(context=context)
     config = getattr(context, "mlflow", None) or getattr(hook, "mlflow_config", None)
     if run_id and config is not None:
         config.tracking.run.id = run_id
@@ -278,14 +282,15 @@ def _set_up(hook: Any, run: Any, run_id: str | None = None) -> None:
         # now is the tracking URI of `mlflow.yml` set.
         config.tracking.run.name = mlflow.get_run(run_id).info.run_name
     # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
-    hook.after_catalog_created(
-        catalog=run.catalog,
-        conf_catalog=run.conf_catalog,
-        conf_creds={},
-        parameters={},
-        save_version=run.save_version,
-        load_versions=run.run_params.get("load_versions"),
-    )
+    if not prepared:
+        hook.after_catalog_created(
+            catalog=run.catalog,
+            conf_catalog=run.conf_catalog,
+            conf_creds={},
+            parameters={},
+            save_version=run.save_version,
+            load_versions=run.run_params.get("load_versions"),
+        )
     hook.before_pipeline_run(run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog)
 
 
