@@ -15,6 +15,7 @@ from kedro.io.core import VERSION_FORMAT, generate_timestamp
 from kedro_dagster import _kedro_internals as internals
 from kedro_dagster._compat import log_once_per_process, quiet_kedro_config_loader
 from kedro_dagster.runtime.dataset_io import DatasetIO
+from kedro_dagster.runtime.integrations import RunIntegration, default_integrations
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
 
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
@@ -127,6 +128,8 @@ class KedroRunContext:
     starts_tracking : bool
         Whether this run may start its own MLflow run: runs materializing assets, which have
         no start op. Job runs only join the one their start op recorded.
+    integrations : list of RunIntegration
+        Plugins following the run across processes (MLflow), see ``integrations``.
     instance : DagsterInstance, optional
         The Dagster instance of the run (tags, storage folder, events).
     log : DagsterLogManager, optional
@@ -150,8 +153,7 @@ class KedroRunContext:
     redactor: Redactor = field(default_factory=Redactor, repr=False)
     process_prepared: bool = field(default=False, init=False, repr=False)
     _io: DatasetIO | None = field(default=None, init=False, repr=False)
-    _tracking_joined: bool = field(default=False, init=False, repr=False)
-    _tracking_ended: bool = field(default=False, init=False, repr=False)
+    integrations: list[RunIntegration] = field(default_factory=default_integrations, repr=False)
 
     @classmethod
     def create(
@@ -286,38 +288,32 @@ class KedroRunContext:
 
     @_redacting
     def join_tracking(self) -> None:
-        """Join the run's MLflow run in this process, once, if the start op recorded one.
+        """A node, dataset or pipeline hook is about to be used here: tell the integrations.
 
-        Called before the first node, dataset or ``after_pipeline_run`` of the process; the
-        start op's process, where kedro-mlflow started the run, is left as it is. In a run
-        materializing assets (``starts_tracking``), the first process to get here starts the
-        MLflow run when kedro-mlflow is on; a later asset step resumes it.
+        Called before the first node, dataset or ``after_pipeline_run`` of the process (and
+        cheaply before every later one); MLflow joins the run's MLflow run there.
         """
-        if self._tracking_joined:
-            if self._tracking_ended:
-                self._tracking_ended = False
-                from kedro_dagster.runtime.mlflow import resume_run
-
-                resume_run(self)
-            return
-        self._tracking_joined = True
-        if self.starts_tracking:
-            from kedro_dagster.runtime.mlflow import join_or_start_run
-
-            join_or_start_run(self)
-        elif any(key.startswith("mlflow/") for key in self.tags):
-            from kedro_dagster.runtime.mlflow import join_run
-
-            join_run(self, self.tags)
+        for integration in self.integrations:
+            integration.on_step_start(self)
 
     @_redacting
     def end_tracking_step(self, failed: bool) -> None:
-        """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
-        if not (self.starts_tracking and self._tracking_joined) or self._tracking_ended:
-            return
-        from kedro_dagster.runtime.mlflow import end_step_run
+        """End of an asset step (asset runs have no end op): tell the integrations."""
+        for integration in self.integrations:
+            integration.on_step_end(self, failed)
 
-        self._tracking_ended = end_step_run(self, failed)
+    @_redacting
+    def pipeline_started(self, log: Any) -> None:
+        """The start op fired ``before_pipeline_run``: tell the integrations."""
+        for integration in self.integrations:
+            integration.on_pipeline_start(self, log)
+
+    def integration_metadata(self) -> dict[str, Any]:
+        """Materialization metadata the integrations add to every output."""
+        metadata: dict[str, Any] = {}
+        for integration in self.integrations:
+            metadata.update(integration.output_metadata(self))
+        return metadata
 
     @property
     def hooks(self) -> Any:
@@ -334,7 +330,7 @@ class KedroRunContext:
                 self.redactor,
                 self.save_version,
                 before=self.join_tracking,
-                context=self.context,
+                extra_metadata=self.integration_metadata,
             )
         return self._io
 
@@ -364,3 +360,5 @@ class KedroRunContext:
                 save_version=self.save_version,
                 load_versions=self.run_params.get("load_versions"),
             )
+        for integration in self.integrations:
+            integration.on_process_start(self)

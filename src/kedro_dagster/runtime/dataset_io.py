@@ -8,7 +8,6 @@ through :class:`DatasetIO`, as every load and save of Kedro's runner goes throug
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,8 +59,8 @@ class DatasetIO:
         The run's save version (metadata of versioned datasets).
     before : Callable, optional
         Called before every load and save (joins the run's experiment tracking).
-    context : KedroContext, optional
-        The project context (for the active MLflow run's metadata).
+    extra_metadata : Callable, optional
+        Materialization metadata added to every output (the active MLflow run).
     """
 
     def __init__(
@@ -71,14 +70,14 @@ class DatasetIO:
         redactor: Redactor,
         save_version: str,
         before: Callable[[], None] | None = None,
-        context: Any = None,
+        extra_metadata: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.catalog = catalog
         self.hooks = hooks
         self.redactor = redactor
         self.save_version = save_version
         self._before = before
-        self._context = context
+        self._extra_metadata = extra_metadata
 
     def load(self, name: str, node: Any, read: Callable[[], Any] | None = None) -> Any:
         """Load ``name`` (through the catalog, or ``read``) between the dataset hooks."""
@@ -201,10 +200,6 @@ class DatasetIO:
                 metadata["version"] = self.save_version
         if not streamed:
             metadata.update(_shape(obj))
-        if "mlflow" in sys.modules:  # the run is tracked in MLflow (kedro-mlflow imported it)
-            from kedro_dagster.runtime.mlflow import active_run_info
-
-            info = active_run_info(self._context)
-            if info is not None:
-                metadata.update(info.as_metadata())
+        if self._extra_metadata is not None:
+            metadata.update(self._extra_metadata())
         return self.redactor.redact_metadata(metadata)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -328,10 +327,7 @@ class StartCompute:
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
         )
-        if "mlflow" in sys.modules:  # kedro-mlflow (or the project) imported it
-            from kedro_dagster.runtime.mlflow import record_run
-
-            record_run(context, run)
+        run.pipeline_started(context.log)
 
 
 class EndCompute:
