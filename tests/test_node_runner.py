@@ -269,3 +269,16 @@ def test_process_hooks_prepare_asset_runs(tmp_path: Path) -> None:
         "summarise",
     }
     assert "Unable to create statistics" not in result.stderr
+
+
+def test_asset_run_recomputes_a_generator_producer_to_its_last_chunk(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "dagster", "gen_assets", catalog=GENERATOR_CATALOG, registry=GENERATOR_REGISTRY
+    )
+    kedro_copy = _twin(project, tmp_path / "kedro")
+    run([KEDRO, "run"], cwd=kedro_copy, env=subprocess_env())
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    _launch(project, tmp_path / "home", "--assets", "final")
+    # `final` reads the MemoryDataset `last_chunk`: its generator producer is recomputed in
+    # the step, to its last chunk; outputs not selected are not written.
+    assert persisted_outputs(project) == {"final.csv": persisted_outputs(kedro_copy)["final.csv"]}

@@ -32,6 +32,10 @@ def is_parameter(dataset_name: str) -> bool:
     return dataset_name == "parameters" or dataset_name.startswith("params:")
 
 
+def _discard_chunk(name: str, chunk: Any) -> None:
+    """A chunk of a recomputed generator node: only its last value is used (see ``unstreamed``)."""
+
+
 def _run_resource(context: Any) -> Any:
     return getattr(context.resources, KEDRO_RUN_RESOURCE)
 
@@ -251,7 +255,9 @@ class AssetNodeCompute(NodeCompute):
                     inputs[name] = run.io.load(name, producer)
                 else:
                     inputs[name] = self._compute_memory(run, name, cache)
-            cache.update(unstreamed(run_node(run, producer, inputs)))
+            # Only the values are wanted: a recomputed node's outputs are not saved (nor the
+            # chunks of a generator node, consumed to their last).
+            cache.update(unstreamed(run_node(run, producer, inputs, _discard_chunk)))
         return cache[dataset_name]
 
     def _run_once(
