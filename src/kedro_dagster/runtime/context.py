@@ -17,6 +17,7 @@ from kedro_dagster._compat import log_once_per_process, quiet_kedro_config_loade
 from kedro_dagster.runtime.dataset_io import DatasetIO
 from kedro_dagster.runtime.integrations import RunIntegration, default_integrations
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
+from kedro_dagster.runtime.run_lock import run_lock
 
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
 
@@ -348,8 +349,10 @@ class KedroRunContext:
         self.process_prepared = True
         kedro_context = self.context
         # Hooks reading config (as kedro-mlflow does) go through Kedro's config loader and
-        # its omegaconf deprecation warning.
-        with quiet_kedro_config_loader():
+        # its omegaconf deprecation warning. The processes of a run are prepared one at a
+        # time: hooks creating shared state (kedro-mlflow's tracking database and its
+        # migrations) would race when parallel steps start together.
+        with run_lock(self.instance, self.run_id), quiet_kedro_config_loader():
             self.hooks.after_context_created(context=kedro_context)
             # Read after the hook: projects add credentials to the config loader there.
             self.hooks.after_catalog_created(

@@ -23,11 +23,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from kedro_dagster.runtime.run_lock import run_lock
 
 __all__ = [
     "EXPERIMENT_ID_TAG",
@@ -366,35 +368,12 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
     return True
 
 
-_LOCK_FILE = "kedro_dagster_mlflow.lock"
 _FAILED_FILE = "kedro_dagster_mlflow.failed"
 
 
-def _run_folder(run: Any) -> Path | None:
-    """The Dagster run's folder in the instance's storage (shared by its local processes)."""
-    instance = run.instance
-    storage = getattr(instance, "storage_directory", None) if instance is not None else None
-    if storage is None:
-        return None
-    folder = Path(storage()) / run.run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@contextlib.contextmanager
-def _run_lock(run: Any) -> Iterator[Path | None]:
-    """Hold the run's MLflow lock: a file lock in the run's folder, shared by its processes.
-
-    Yields the run's folder, or ``None`` (and locks nothing) without a storage folder.
-    """
-    folder = _run_folder(run)
-    if folder is None:
-        yield None
-        return
-    from filelock import FileLock  # a dependency of dagster
-
-    with FileLock(folder / _LOCK_FILE):
-        yield folder
+def _run_lock(run: Any) -> contextlib.AbstractContextManager[Path | None]:
+    """The run's lock (see ``run_lock``): MLflow runs are started and ended under it."""
+    return run_lock(run.instance, run.run_id)
 
 
 def _stored_tags(run: Any) -> dict[str, str]:
