@@ -18,7 +18,6 @@ from typing import Any
 from kedro.pipeline.node import Node
 
 from kedro_dagster.runtime.dataset_io import Streamed
-from kedro_dagster.runtime.hooks import node_failure
 
 __all__ = ["is_generator_node", "node_of", "run_node", "unstreamed"]
 
@@ -109,6 +108,10 @@ def run_node(
         if outputs and is_generator_node(node):
             return dict(_stream(outputs, save_chunk or _catalog_saver(run, node)))
         return outputs
+    # Imported here: the sensor's module imports Kedro's project settings (and its logging
+    # configuration), which importing the op bodies must not do.
+    from kedro_dagster.runtime.hooks import node_failure
+
     # The Failure keeps the (redacted) exception as its cause, shown in the UI, and records
     # its class for the run-failure sensor calling `on_pipeline_error`. Raised outside the
     # `except` block: the original error must not become its context.
