@@ -236,7 +236,9 @@ class KedroRunContext:
 
         save_version = save_version or generate_timestamp()
         # Loading credentials fails as the catalog would; only URL passwords are known then.
-        redactor = Redactor.from_credentials(Redactor().call(_credentials, config_loader))
+        with quiet_kedro_config_loader():
+            credentials = Redactor().call(_credentials, config_loader)
+        redactor = Redactor.from_credentials(credentials)
         install_log_redaction(redactor)
 
         def make_catalog() -> tuple[Any, dict[str, Any]]:

@@ -11,6 +11,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
 from kedro_dagster import _kedro_internals as internals
+from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.runtime.dataset_io import Streamed
@@ -50,7 +51,9 @@ def _preflight(run: Any, names: Iterable[str], headline: str, credentials: Any =
     from kedro_dagster.preflight.datasets import check_datasets, secret_values
 
     if credentials is None:
-        credentials = internals.config_credentials(run.context)
+        # Through Kedro's config loader and its omegaconf deprecation warning.
+        with quiet_kedro_config_loader():
+            credentials = internals.config_credentials(run.context)
     check_datasets(
         run.catalog,
         [name for name in names if not is_parameter(name)],
