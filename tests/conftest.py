@@ -18,7 +18,8 @@ EXAMPLE = REPO / "examples" / "spaceflights"
 BIN = Path(sys.executable).parent
 KEDRO = str(BIN / "kedro")
 
-_VERSION_DIR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
+# Kedro's save versions: milliseconds under `kedro run`, microseconds under Dagster.
+_VERSION_DIR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}(?:\d{3})?Z")
 _OUTPUT_IGNORE = shutil.ignore_patterns(".dagster_home", "__pycache__", "sessions", ".telemetry")
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from conftest import BIN, KEDRO, run, subprocess_env
-from dev_server import LOCATIONS_QUERY, graphql, serve
+from dev_server import graphql, serve
 from kedro_factory import make_project
 
 PACKAGE = "errpkg"
@@ -427,15 +427,36 @@ DEV_CASES = [
 ]
 
 
+LOCATION_ERROR = """
+{
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on PythonError { message errorChain { error { message } } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
 def _location_error(url: str) -> tuple[str, str | None]:
-    """The only code location's name and its load error message, once it finished loading."""
+    """The only code location's name and its load error, with its causes as the UI shows them."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        entries = graphql(url, LOCATIONS_QUERY)["workspaceOrError"]["locationEntries"]
+        entries = graphql(url, LOCATION_ERROR)["workspaceOrError"]["locationEntries"]
         (entry,) = entries
         if entry["loadStatus"] == "LOADED":
             error = entry["locationOrLoadError"] or {}
-            return entry["name"], error.get("message")
+            if error.get("__typename") != "PythonError":
+                return entry["name"], None
+            chain = [link["error"]["message"] for link in error["errorChain"]]
+            return entry["name"], "\n".join([error["message"], *chain])
         time.sleep(0.5)
     raise AssertionError("the code location did not reload")
 

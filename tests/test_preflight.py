@@ -31,7 +31,7 @@ LOAD_CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "conf/local/credentials.yml",
             "Did you mean 'local_fs'?",
             "Add a 'local_fss' entry there or fix the dataset's 'credentials' key",
-            "conf/base/catalog.yml, key 'table.credentials'",
+            "conf/base/catalog.yml: key 'table.credentials'",
         ],
     ),
     "missing_parameter": (
@@ -66,7 +66,7 @@ LOAD_CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         [
             "dataset factory pattern '{name_csv' is malformed",
             "'{' at position 0 is never closed",
-            "conf/base/catalog.yml, key '{name_csv'",
+            "conf/base/catalog.yml: key '{name_csv'",
             "e.g. '{name}_csv'",
         ],
     ),
@@ -80,7 +80,7 @@ LOAD_CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         [
             "dataset factory pattern '{name}_csv' is malformed",
             "its entry uses {nme}, which the pattern does not define (it defines {name})",
-            "conf/base/catalog.yml, key '{name}_csv'",
+            "conf/base/catalog.yml: key '{name}_csv'",
         ],
     ),
 }

@@ -29,7 +29,7 @@ from conftest import (
     write_dagster_yml,
 )
 
-VERSION_DIR = re.compile(r"/(\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z)/")
+VERSION_DIR = re.compile(r"/(\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}(?:\d{3})?Z)/")
 REGRESSOR = "06_models/regressor.pickle"
 IN_PROCESS = {"sequential": {"in_process": {}}}
 MULTIPROCESS = {"parallel": {"multiprocess": {"max_concurrent": 2}}}
@@ -95,9 +95,9 @@ def version_folders(project: Path) -> set[str]:
 
 
 def expected_save_version(run_record: Any) -> str:
-    """Kedro's save-version format (ms precision, UTC) of a Dagster run's creation time."""
+    """Kedro's save-version format of a Dagster run: creation time (ms), storage id (µs)."""
     stamp = run_record.create_timestamp.strftime("%Y-%m-%dT%H.%M.%S.%f")
-    return stamp[:-3] + "Z"
+    return f"{stamp[:-3]}{run_record.storage_id % 1000:03d}Z"
 
 
 def events(home: Path, run_id: str, event_type: str) -> list[Any]:

@@ -55,7 +55,8 @@ def _credentials(config_loader: Any) -> Any:
     from kedro.config import MissingConfigException
 
     try:
-        return config_loader["credentials"]
+        with quiet_kedro_config_loader():
+            return config_loader["credentials"]
     except MissingConfigException:
         return {}
 
@@ -79,11 +80,17 @@ def save_version_for_run(instance: Any, run_id: str) -> str:
 
 
 def save_version_of(record: Any) -> str:
-    """The Kedro save version of the run of a Dagster ``RunRecord`` (a new one if ``None``)."""
+    """The Kedro save version of the run of a Dagster ``RunRecord`` (a new one if ``None``).
+
+    Kedro's ``VERSION_FORMAT`` (microseconds): the run's creation time to the millisecond,
+    then the last three digits of the run's storage id. Runs created in the same millisecond
+    (schedules, back-to-back launches) get consecutive storage ids, so distinct versions; every
+    process of one run derives the same one.
+    """
     if record is None or record.create_timestamp is None:
         return generate_timestamp()
     stamp = record.create_timestamp.strftime(VERSION_FORMAT)
-    return stamp[:-4] + stamp[-1:]
+    return f"{stamp[:-4]}{record.storage_id % 1000:03d}Z"
 
 
 def diff_params(edited: Any, defaults: Any) -> Any:

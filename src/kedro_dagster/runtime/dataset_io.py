@@ -8,6 +8,7 @@ through :class:`DatasetIO`, as every load and save of Kedro's runner goes throug
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from kedro_dagster import _kedro_internals as internals
 from kedro_dagster.runtime.redaction import Redactor
 
 __all__ = ["DatasetIO", "Streamed"]
+
+logger = logging.getLogger(__name__)
 
 
 class Streamed:
@@ -36,12 +39,20 @@ def _hold(data: Any) -> None:
     """A MemoryDataset chunk: Dagster's storage keeps the last one (see ``Streamed``)."""
 
 
+#: Eager data frames whose row count is known without computing: (module root, class name).
+_EAGER_FRAMES = frozenset({("pandas", "DataFrame"), ("polars", "DataFrame")})
+
+
 def _shape(obj: Any) -> dict[str, Any]:
-    """Row count and columns of an in-memory table (a pandas or polars frame)."""
-    columns = getattr(obj, "columns", None)
-    if columns is None or not hasattr(obj, "__len__"):
+    """Row count and columns of an eager data frame (pandas, polars), recognised by its type.
+
+    Anything else (an ibis table, a dask or polars lazy frame) gets neither: counting its rows
+    would compute it, or fail after its data was saved.
+    """
+    kind = type(obj)
+    if (kind.__module__.split(".", 1)[0], kind.__name__) not in _EAGER_FRAMES:
         return {}
-    return {"row_count": len(obj), "columns": ", ".join(str(c) for c in columns)}
+    return {"row_count": len(obj), "columns": ", ".join(str(c) for c in obj.columns)}
 
 
 class DatasetIO:
@@ -189,17 +200,24 @@ class DatasetIO:
         """
         metadata: dict[str, Any] = {"kedro/dataset": name}
         try:
-            dataset = self.catalog.get(name)
-        except Exception:  # a catalog without the entry: no extra metadata
-            dataset = None
-        if dataset is not None:
-            filepath = internals.dataset_description(dataset).get("filepath")
-            if filepath is not None:
-                metadata["path"] = str(filepath)
-            if internals.dataset_is_versioned(dataset):
-                metadata["version"] = self.save_version
-        if not streamed:
-            metadata.update(_shape(obj))
-        if self._extra_metadata is not None:
-            metadata.update(self._extra_metadata())
+            try:
+                dataset = self.catalog.get(name)
+            except Exception:  # a catalog without the entry: no extra metadata
+                dataset = None
+            if dataset is not None:
+                described = internals.dataset_description(dataset)
+                filepath = described.get("filepath")
+                wrapped = described.get("dataset")  # a CachedDataset describes what it wraps
+                if filepath is None and isinstance(wrapped, Mapping):
+                    filepath = wrapped.get("filepath")
+                if filepath is not None:
+                    metadata["path"] = str(filepath)
+                if internals.dataset_is_versioned(dataset):
+                    metadata["version"] = self.save_version
+            if not streamed:
+                metadata.update(_shape(obj))
+            if self._extra_metadata is not None:
+                metadata.update(self._extra_metadata())
+        except Exception as exc:  # informative only: the data is saved, the step must not fail
+            logger.debug("Metadata of dataset '%s' incomplete: %r", name, exc)
         return self.redactor.redact_metadata(metadata)

@@ -13,6 +13,7 @@ from kedro.pipeline import Pipeline
 
 from kedro_dagster.constants import ENV_TAG, KEDRO_RUN_RESOURCE
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_for_run
+from kedro_dagster.runtime.failures import pipeline_error_handled
 
 __all__ = [
     "ERROR_CLASS_KEY",
@@ -114,6 +115,10 @@ class PipelineErrorSensor:
         dagster_run = context.dagster_run
         pipeline = self.pipelines.get(dagster_run.job_name)
         if pipeline is None:
+            return
+        if pipeline_error_handled(context.instance, dagster_run.run_id):
+            # Called in the run by its failed step (`runtime.failures`): the sensor is for
+            # runs that died without running that code (a killed process).
             return
         config = (dagster_run.run_config or {}).get("resources", {}).get(KEDRO_RUN_RESOURCE, {})
         params = (config.get("config") or {}).get("params") or {}

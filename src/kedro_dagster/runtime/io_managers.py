@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 from typing import Any
 
 from dagster import (
     AssetKey,
     AssetMaterialization,
-    InMemoryIOManager,
     InputContext,
     IOManager,
     IOManagerDefinition,
@@ -21,6 +21,8 @@ from upath import UPath
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.runtime.dataset_io import Streamed
 from kedro_dagster.runtime.node_runner import node_of
+from kedro_dagster.errors import KedroDagsterError
+from kedro_dagster.runtime.failures import InProcessMemoryStorage
 
 __all__ = [
     "KedroDatasetIOManager",
@@ -29,6 +31,8 @@ __all__ = [
     "memory_io_manager",
     "output_metadata",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
@@ -98,9 +102,9 @@ class KedroMemoryIOManager(IOManager):
     Parameters
     ----------
     storage : IOManager
-        Where values live: Dagster's in-memory manager in-process, its pickling filesystem
-        manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a re-execution
-        from failure finds its parent run's intermediates.
+        Where values live: memory in-process (files too once a step fails), Dagster's pickling
+        filesystem manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a
+        re-execution from failure finds its parent run's intermediates.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
     """
@@ -119,11 +123,23 @@ class KedroMemoryIOManager(IOManager):
             self.storage.handle_output(context, obj.data)
             return
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
+        node = node_of(context.op_def)
 
         def write(data: Any) -> None:
-            self.storage.handle_output(context, data)
+            try:
+                self.storage.handle_output(context, data)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                if isinstance(self.storage, InProcessMemoryStorage):
+                    raise
+                # Kedro's ParallelRunner refuses such data up front; only the value tells here.
+                raise KedroDagsterError(
+                    f"MemoryDataset '{name}' written by node '{getattr(node, 'name', '?')}' "
+                    f"cannot be pickled to pass between processes ({type(exc).__name__}: {exc}). "
+                    "Use the in_process executor for this job, or persist the dataset (declare "
+                    "it in the catalog with a type that can save this data)."
+                ) from exc
 
-        self.run.io.save(name, obj, node_of(context.op_def), write)
+        self.run.io.save(name, obj, node, write)
 
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
@@ -169,7 +185,8 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
     def init(init_context: Any) -> KedroMemoryIOManager:
         storage: IOManager
         if in_process:
-            storage = InMemoryIOManager()
+            # In memory; written to files only if a step fails (re-execution from failure).
+            storage = InProcessMemoryStorage(init_context.instance.storage_directory())
         elif base_dir:
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:

@@ -25,6 +25,7 @@ __all__ = [
     "StartCompute",
     "is_parameter",
     "node_of",
+    "run_result",
 ]
 
 
@@ -339,6 +340,17 @@ class StartCompute:
         run.pipeline_started(context.log)
 
 
+def run_result(catalog: Any, pipeline: Pipeline) -> dict[str, Any]:
+    """What Kedro's runner returns: each free output of the pipeline and its catalog dataset.
+
+    The datasets are not loaded (as in Kedro 1.7). A MemoryDataset free output is the run
+    catalog's dataset of this process: its data stayed with the step that produced it.
+    """
+    return {
+        name: catalog.get(name, fallback_to_runtime_pattern=True) for name in pipeline.outputs()
+    }
+
+
 class EndCompute:
     """End op of a job, after every node op: the ``after_pipeline_run`` hook."""
 
@@ -350,6 +362,9 @@ class EndCompute:
         run = _run_resource(context)
         run.join_tracking()
         run.hooks.after_pipeline_run(
-            run_params=run.run_params, run_result={}, pipeline=self.pipeline, catalog=run.catalog
+            run_params=run.run_params,
+            run_result=run_result(run.catalog, self.pipeline),
+            pipeline=self.pipeline,
+            catalog=run.catalog,
         )
         yield from ()

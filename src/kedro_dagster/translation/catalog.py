@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -32,15 +35,55 @@ __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
 _INVALID_ARG_CHARS = re.compile(r"[^A-Za-z0-9_]")
 _TRANSCODING_SEP = "@"
 _MAX_KINDS = 3
-# Kedro sets `_EPHEMERAL` on instances; the classes tell it without instantiating anything.
-_EPHEMERAL_CLASSES = (MemoryDataset, CachedDataset, SharedMemoryDataset)
+# Kedro's in-memory datasets set `_EPHEMERAL` on their instances: their classes tell it.
+_MEMORY_CLASSES = (MemoryDataset, SharedMemoryDataset)
+_EPHEMERAL_ATTR = "_EPHEMERAL"
+_SINGLE_PROCESS_ATTR = "_SINGLE_PROCESS"
+# Modules whose datasets are known without instantiating them (kedro.io's are handled by class).
+_KNOWN_MODULES = ("kedro.", "kedro_datasets.", "kedro_dagster.")
 # Translation never reads credentials: it can only mask URL passwords in catalog values.
 _URL_PASSWORDS = Redactor()
 
+logger = logging.getLogger(__name__)
+
 
 def is_ephemeral_class(cls: type) -> bool:
-    """Whether datasets of ``cls`` keep data only in memory (no instance is created)."""
-    return issubclass(cls, _EPHEMERAL_CLASSES) or bool(getattr(cls, "_EPHEMERAL", False))
+    """Whether datasets of ``cls`` keep data only in memory, as far as the class tells.
+
+    ``CachedDataset`` is not: it saves the dataset it wraps (see :class:`CatalogTranslator`).
+    """
+    return issubclass(cls, _MEMORY_CLASSES) or bool(getattr(cls, _EPHEMERAL_ATTR, False))
+
+
+def _init_sets_ephemeral(cls: type) -> bool:
+    """Whether a project class's ``__init__`` assigns ``_EPHEMERAL`` (Kedro's documented way).
+
+    Read from the compiled code: only such datasets are instantiated at load to learn it.
+    """
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(_KNOWN_MODULES) or klass is object:
+            continue
+        init = klass.__dict__.get("__init__")
+        # Kedro wraps every dataset's `__init__` (to record its arguments): read the original.
+        code = getattr(inspect.unwrap(init), "__code__", None) if callable(init) else None
+        if code is not None and _EPHEMERAL_ATTR in code.co_names:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _TypeInfo:
+    """What a catalog ``type`` tells before any dataset is created."""
+
+    path: str
+    ephemeral: bool = False
+    nothing: bool = False
+    partitioned: bool = False
+    cached: bool = False
+    #: The class's ``_SINGLE_PROCESS``; ``None`` when the class was not imported.
+    single_process: bool | None = None
+    #: A project class that may set ``_EPHEMERAL`` on its instances.
+    instance_ephemeral: bool = False
 
 
 def strip_transcoding(name: str) -> str:
@@ -55,6 +98,29 @@ def _is_kedro_datasets_subpackage(name: str) -> bool:
         return importlib.util.find_spec(f"kedro_datasets.{name}") is not None
     except (ImportError, ValueError):
         return False
+
+
+@cache
+def _kedro_datasets_mention(name: str, attribute: str) -> bool:
+    """Whether a source file of ``kedro_datasets.<name>`` mentions ``attribute``, unimported.
+
+    Reading a few source files costs milliseconds; importing the classes would import their
+    data libraries (pyarrow, pyspark...).
+    """
+    try:
+        spec = importlib.util.find_spec(f"kedro_datasets.{name}")
+    except (ImportError, ValueError):
+        return True  # not found here: let the import decide
+    if spec is None or not spec.submodule_search_locations:
+        return True
+    for folder in spec.submodule_search_locations:
+        for source in Path(folder).rglob("*.py"):
+            try:
+                if attribute in source.read_text(encoding="utf-8", errors="ignore"):
+                    return True
+            except OSError:
+                return True
+    return False
 
 
 def io_manager_key(dataset_name: str) -> str:
@@ -91,6 +157,12 @@ class DatasetSpec:
         Partition keys and mappings of a ``DagsterPartitionedDataset``.
     partition_type : str, optional
         Class of the dataset of each partition, when partitioned.
+    wrapped_type : str, optional
+        Class of the dataset a ``CachedDataset`` wraps.
+    single_process : bool, optional
+        Whether the dataset declares ``_SINGLE_PROCESS`` (it cannot be used by steps in other
+        processes); ``None`` until its class is imported (see
+        :meth:`CatalogTranslator.is_single_process`).
     """
 
     name: str
@@ -102,6 +174,8 @@ class DatasetSpec:
     filepath: str | None = None
     partitions: PartitionsConfig | None = None
     partition_type: str | None = None
+    wrapped_type: str | None = None
+    single_process: bool | None = None
 
     @property
     def asset_key(self) -> AssetKey:
@@ -124,8 +198,9 @@ class DatasetSpec:
     def kinds(self) -> set[str]:
         """Dagster kinds: ``kedro`` plus the dataset's library and format."""
         kinds = ["kedro"]
-        # A partitioned dataset shows the library and format of its partitions.
-        parts = (self.partition_type or self.type).split(".")
+        # A partitioned (cached) dataset shows the library and format of its partitions (of
+        # the dataset it wraps).
+        parts = (self.partition_type or self.wrapped_type or self.type).split(".")
         if parts[0] == "kedro_datasets" and len(parts) > 1:
             kinds.append(parts[1])
         cls = parts[-1].removesuffix("Dataset").removesuffix("DataSet").lower()
@@ -148,11 +223,12 @@ class CatalogTranslator:
     def __init__(self, catalog: Any) -> None:
         self._catalog = catalog
         self._specs: dict[str, DatasetSpec] = {}
-        self._classes: dict[Any, tuple[str, bool, bool, bool]] = {}
+        self._classes: dict[Any, _TypeInfo] = {}
+        self._single_process: dict[str, bool] = {}
         self._partitions_defs: dict[str, Any] = {}
 
-    def _type_info(self, type_value: Any) -> tuple[str, bool, bool, bool]:
-        """Class path, ephemerality, nothing-ness and partitioning of a catalog ``type``.
+    def _type_info(self, type_value: Any) -> _TypeInfo:
+        """What the class named by a catalog ``type`` tells about its datasets.
 
         Short kedro-datasets types (``pandas.CSVDataset``) resolve without importing their module:
         kedro-datasets has no in-memory-only dataset, and importing e.g. pyarrow in every Dagster
@@ -161,23 +237,47 @@ class CatalogTranslator:
         cached = self._classes.get(type_value)
         if cached is not None:
             return cached
-        info: tuple[str, bool, bool, bool] | None = None
+        info: _TypeInfo | None = None
         if isinstance(type_value, str):
             head = type_value.split(".", 1)[0]
             if head == "kedro_datasets":
-                info = (type_value, False, False, False)
+                info = _TypeInfo(type_value)
             elif "." in type_value and _is_kedro_datasets_subpackage(head):
-                info = (f"kedro_datasets.{type_value}", False, False, False)
+                info = _TypeInfo(f"kedro_datasets.{type_value}")
         if info is None:
             cls, _ = parse_dataset_definition({"type": type_value})
-            info = (
+            info = _TypeInfo(
                 f"{cls.__module__}.{cls.__qualname__}",
-                is_ephemeral_class(cls),
-                issubclass(cls, DagsterNothingDataset),
-                issubclass(cls, DagsterPartitionedDataset),
+                ephemeral=is_ephemeral_class(cls),
+                nothing=issubclass(cls, DagsterNothingDataset),
+                partitioned=issubclass(cls, DagsterPartitionedDataset),
+                cached=issubclass(cls, CachedDataset),
+                single_process=bool(getattr(cls, _SINGLE_PROCESS_ATTR, False)),
+                instance_ephemeral=_init_sets_ephemeral(cls),
             )
         self._classes[type_value] = info
         return info
+
+    def _instance_ephemeral(self, name: str) -> bool:
+        """``_EPHEMERAL`` of the dataset instance, for project classes setting it in ``__init__``.
+
+        The dataset is created (never loaded) through the load-time catalog; if it cannot be
+        created here (e.g. it needs the real credentials), the class attribute stands.
+        """
+        try:
+            return bool(getattr(self._catalog.get(name), _EPHEMERAL_ATTR, False))
+        except Exception as exc:  # the run's preflight reports a dataset that cannot be created
+            logger.debug("Dataset '%s' not created at load (%s): treated as persisted", name, exc)
+            return False
+
+    def _wrapped(self, config: Mapping[str, Any]) -> tuple[_TypeInfo, Mapping[str, Any]]:
+        """The innermost dataset of (nested) ``CachedDataset`` entries, and its configuration."""
+        info = self._type_info(config.get("type"))
+        while info.cached:
+            inner = config.get("dataset")
+            config = inner if isinstance(inner, Mapping) else {"type": inner}
+            info = self._type_info(config.get("type"))
+        return info, config
 
     @staticmethod
     def _kedro_datasets_path(type_name: str) -> str:
@@ -188,7 +288,13 @@ class CatalogTranslator:
         return type_name
 
     def dataset(self, name: str) -> DatasetSpec:
-        """The record of dataset ``name``; factories and runtime patterns are resolved."""
+        """The record of dataset ``name``; factories and runtime patterns are resolved.
+
+        Whether it keeps data only in memory is decided from what the dataset is:
+        ``MemoryDataset`` and ``SharedMemoryDataset`` do, a ``CachedDataset`` is the dataset it
+        wraps (its ``save`` writes it), and a project class setting ``self._EPHEMERAL`` in
+        ``__init__`` is asked through an instance.
+        """
         spec = self._specs.get(name)
         if spec is not None:
             return spec
@@ -197,14 +303,18 @@ class CatalogTranslator:
         if config is None:
             config = resolver.resolve_pattern(name)
         try:
-            type_path, ephemeral, nothing, partitioned = self._type_info(config.get("type"))
+            info = self._type_info(config.get("type"))
+            inner_info, inner_config = self._wrapped(config) if info.cached else (info, config)
         except Exception as exc:
             raise KedroDagsterConfigError(
                 f"Dataset '{name}' cannot be resolved: {exc}. Fix its 'type' in the catalog.",
                 key=(name, "type"),
             ) from exc
+        ephemeral = inner_info.ephemeral
+        if not ephemeral and inner_info.instance_ephemeral and not info.cached:
+            ephemeral = self._instance_ephemeral(name)
         partitions = partition_type = None
-        if partitioned:
+        if info.partitioned:
             inner = config.get("dataset")
             inner_type = inner.get("type") if isinstance(inner, Mapping) else inner
             if isinstance(inner_type, str):
@@ -219,20 +329,57 @@ class CatalogTranslator:
             except DatasetError as exc:
                 raise KedroDagsterConfigError(str(exc), key=(name, "partition")) from None
         metadata = config.get("metadata") or {}
-        filepath = config.get("filepath") or config.get("path")
+        filepath = inner_config.get("filepath") or inner_config.get("path")
         spec = DatasetSpec(
             name=name,
             asset_name=format_dataset_name(strip_transcoding(name)),
-            type=type_path,
+            type=info.path,
             ephemeral=ephemeral,
-            nothing=nothing,
+            nothing=info.nothing,
             metadata=MappingProxyType(dict(metadata)) if isinstance(metadata, Mapping) else {},
             filepath=str(filepath) if filepath is not None else None,
             partitions=partitions,
             partition_type=partition_type,
+            wrapped_type=inner_info.path if info.cached else None,
+            # A CachedDataset's own `_SINGLE_PROCESS` is about its cache, lost when Kedro's
+            # ParallelRunner pickles it; each Dagster step builds its own, so what it wraps counts.
+            single_process=inner_info.single_process,
         )
         self._specs[name] = spec
         return spec
+
+    def is_single_process(self, name: str) -> bool:
+        """Whether dataset ``name`` declares ``_SINGLE_PROCESS`` (never usable across processes).
+
+        A kedro-datasets class (e.g. ``spark.SparkDataset``) is imported here, once per type,
+        only when its group's source mentions ``_SINGLE_PROCESS``; this is only asked for jobs
+        whose steps run in other processes.
+        """
+        if is_parameter(name):
+            return False
+        spec = self.dataset(name)
+        if spec.single_process is not None:
+            return spec.single_process
+        type_path = spec.wrapped_type or spec.type
+        known = self._single_process.get(type_path)
+        parts = type_path.split(".")
+        if (
+            known is None
+            and parts[0] == "kedro_datasets"
+            and len(parts) > 2
+            and not _kedro_datasets_mention(parts[1], _SINGLE_PROCESS_ATTR)
+        ):
+            known = self._single_process[type_path] = False
+        if known is None:
+            try:
+                cls, _ = parse_dataset_definition({"type": type_path})
+            except Exception as exc:  # the run's preflight names a type that does not import
+                logger.debug("Dataset type '%s' not imported at load: %s", type_path, exc)
+                known = False
+            else:
+                known = bool(getattr(cls, _SINGLE_PROCESS_ATTR, False))
+            self._single_process[type_path] = known
+        return known
 
     @property
     def declared_names(self) -> set[str]:

@@ -225,7 +225,14 @@ class NodeTranslator:
     def get_asset(self, node: Node) -> AssetsDefinition | None:
         """The multi-asset of ``node``'s persisted outputs, or ``None`` if it has none."""
         catalog = self._catalog
-        persisted = [name for name in node.outputs if not catalog.is_ephemeral(name)]
+        # Outputs another deployed node stands for in the asset graph (two registered
+        # pipelines writing one dataset) are left to that node's asset.
+        persisted = [
+            name
+            for name in node.outputs
+            if not catalog.is_ephemeral(name)
+            and self._producers[strip_transcoding(name)].name == node.name
+        ]
         if not persisted:
             return None
         group = self._group_of_node(node.name)

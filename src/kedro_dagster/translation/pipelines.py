@@ -49,6 +49,7 @@ from kedro_dagster.translation.catalog import (
     io_manager_key,
     strip_transcoding,
 )
+from kedro_dagster.translation.hooks import pipeline_error_hook
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
@@ -322,10 +323,20 @@ class PipelineTranslator:
         # Producer op and output of each dataset, by partition key (None: not fanned out).
         produced: dict[str, dict[str | None, tuple[str, str]]] = {}
         node_ops: list[tuple[Any, dict[str | None, OpDefinition]]] = []
+        producer_of: dict[str, str] = {}
         for node in nodes:
             ops = self._nodes.get_ops(node)
             node_ops.append((node, ops))
             for output in node.outputs:
+                writer = producer_of.setdefault(strip_transcoding(output), node.name)
+                if writer != node.name:  # Kedro's Pipeline refuses it too; said with the job
+                    raise KedroDagsterConfigError(
+                        f"Job '{job_name}': dataset '{strip_transcoding(output)}' is written "
+                        f"by two nodes, '{writer}' and '{node.name}'. A dataset has one "
+                        "producer per job; rename one of the outputs or split the job.",
+                        file=self._config_file,
+                        key=("jobs", job_name, "pipeline"),
+                    )
                 produced[strip_transcoding(output)] = {
                     key: (op_def.name, arg_name(output)) for key, op_def in ops.items()
                 }
@@ -395,4 +406,6 @@ class PipelineTranslator:
             config=LoggerCreator.run_config(options.loggers) if options.loggers else None,
             op_retry_policy=op_retry_policy,
             tags=self._tags(job_name, options.pipeline),
+            # In-run `on_pipeline_error` (and MemoryDatasets kept for re-execution).
+            hooks={pipeline_error_hook(pipeline)},
         )

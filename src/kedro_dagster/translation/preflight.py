@@ -2,7 +2,9 @@
 
 * factory patterns whose braces or placeholders are malformed (Kedro accepts them silently);
 * ``credentials:`` names missing from the credentials configuration (only its keys are read);
-* ``params:`` inputs of the deployed nodes naming no parameter.
+* ``params:`` inputs of the deployed nodes naming no parameter;
+* ``_SINGLE_PROCESS`` datasets in jobs whose executor runs steps in other processes (Kedro's
+  ``ParallelRunner`` refuses them too).
 
 Each check is linear in the catalog entries, parameters or node inputs it reads.
 ``KEDRO_DAGSTER_PREFLIGHT=full`` also constructs every deployed dataset (see
@@ -16,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from kedro.config import MissingConfigException
+from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
 from kedro_dagster._compat import quiet_kedro_config_loader
@@ -25,11 +28,13 @@ from kedro_dagster.preflight.datasets import check_datasets, secret_values
 from kedro_dagster.preflight.locate import config_files, files_defining
 from kedro_dagster.preflight.problems import Problem, raise_problems
 from kedro_dagster.project import KedroProject
+from kedro_dagster.translation.catalog import CatalogTranslator
 from kedro_dagster.translation.params import has_parameter
 
 __all__ = [
     "check_catalog_config",
     "check_parameters",
+    "check_single_process",
     "construct_datasets",
     "pattern_error",
 ]
@@ -234,3 +239,44 @@ def construct_datasets(project: KedroProject, names: Iterable[str]) -> None:
         headline=f"Preflight of the deployed datasets ({PREFLIGHT_ENV}=full)",
         secrets=secret_values(credentials),
     )
+
+
+def check_single_process(
+    jobs: Iterable[tuple[str, str, Pipeline]],
+    catalog: CatalogTranslator,
+    file: str | None = None,
+) -> None:
+    """Refuse ``_SINGLE_PROCESS`` datasets in jobs whose steps run in other processes.
+
+    Parameters
+    ----------
+    jobs : Iterable of (job name, executor name, pipeline)
+        The jobs whose executor runs steps outside the run's process (multiprocess, dask,
+        celery, docker, k8s...).
+    catalog : CatalogTranslator
+        Dataset records (kedro-datasets classes are imported for these jobs only).
+    file : str, optional
+        The ``dagster.yml`` file(s) declaring the jobs.
+
+    Raises
+    ------
+    KedroDagsterConfigError
+        Naming each job, dataset and executor, and the fix.
+    """
+    problems: list[Problem] = []
+    for job_name, executor, pipeline in jobs:
+        for name in sorted(pipeline.datasets()):
+            if not catalog.is_single_process(name):
+                continue
+            problems.append(
+                Problem(
+                    f"job '{job_name}' uses dataset '{name}' "
+                    f"({catalog.dataset(name).type}), which declares _SINGLE_PROCESS (it cannot "
+                    f"be used from several processes), but its executor '{executor}' runs steps "
+                    "in other processes. Give the job the in_process executor, or use another "
+                    "dataset type.",
+                    file=file,
+                    key=("jobs", job_name, "executor"),
+                )
+            )
+    raise_problems(problems, "A job cannot run its datasets in separate processes")

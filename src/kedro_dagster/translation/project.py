@@ -36,6 +36,7 @@ from kedro_dagster.translation.pipelines import (
 from kedro_dagster.translation.preflight import (
     check_catalog_config,
     check_parameters,
+    check_single_process,
     construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
@@ -142,7 +143,9 @@ class _Translation:
             check_parameters(project, deployed.values())
         if mode == "full":
             construct_datasets(project, self._all_datasets(deployed))
-        producers = self._producers(deployed)
+        if mode != "off":
+            check_single_process(self._multi_process_jobs(job_pipelines), self.catalog, config_file)
+        producers = self._producers(deployed, pipelines.get(_DEFAULT_PIPELINE))
         self._check_name_clashes(deployed)
         groups = self._node_groups(pipelines, deployed)
         partitions = PartitionPlanner(self.catalog, lambda: self._known_datasets(pipelines))
@@ -249,6 +252,18 @@ class _Translation:
             resources={"io_manager": default_io_manager()},
         )
 
+    def _multi_process_jobs(
+        self, job_pipelines: Mapping[str, Pipeline]
+    ) -> list[tuple[str, str, Pipeline]]:
+        """(job, executor, pipeline) of each job whose executor runs steps in other processes."""
+        jobs = []
+        for job_name, job in self.config.jobs.items():
+            name = job.executor or "in_process"
+            executor = self.config.executor(name)
+            if executor is not None and not executor.in_process:
+                jobs.append((job_name, name, job_pipelines[job_name]))
+        return jobs
+
     @staticmethod
     def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
         """Every node of every job, once, in a stable (topological, then job) order."""
@@ -259,18 +274,25 @@ class _Translation:
         return deployed
 
     @staticmethod
-    def _producers(deployed: Mapping[str, Node]) -> dict[str, Node]:
+    def _producers(
+        deployed: Mapping[str, Node], default: Pipeline | None = None
+    ) -> dict[str, Node]:
+        """The node whose asset is each dataset (transcoding removed).
+
+        Registered pipelines may write one dataset from different nodes (``train_v1`` and
+        ``train_v2`` both writing ``model``); a job holds only one of them (Kedro refuses two
+        writers in one pipeline). The asset graph shows the ``__default__`` pipeline's writer,
+        else the first job's; every job still writes the dataset and records materializations
+        of that one asset key.
+        """
+        in_default = {n.name for n in default.nodes} if default is not None else set()
         producers: dict[str, Node] = {}
         for node in deployed.values():
             for output in node.outputs:
                 key = strip_transcoding(output)
                 other = producers.setdefault(key, node)
-                if other is not node:
-                    raise KedroDagsterConfigError(
-                        f"Dataset '{key}' is written by two nodes, '{other.name}' and "
-                        f"'{node.name}', of the deployed pipelines. A dataset must have one "
-                        "producer; rename one of the outputs.",
-                    )
+                if other is not node and node.name in in_default and other.name not in in_default:
+                    producers[key] = node
         return producers
 
     def _check_name_clashes(self, deployed: Mapping[str, Node]) -> None:

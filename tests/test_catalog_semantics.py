@@ -1,0 +1,352 @@
+"""Catalog semantics off the happy path, compared with `kedro run` on real projects.
+
+CachedDataset and instance-``_EPHEMERAL`` datasets, two registered pipelines writing one
+dataset, datasets that cannot leave their process, and output metadata of lazy data.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import (
+    KEDRO,
+    dagster_launch,
+    kedro_run,
+    materialized_assets,
+    persisted_outputs,
+    run,
+    runs_in,
+    subprocess_env,
+    write_dagster_yml,
+)
+from kedro_factory import describe, make_project, translate
+
+EXECUTORS = {
+    "in_process": {"sequential": {"in_process": {}}},
+    "multiprocess": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+}
+
+DATASETS_PY = '''
+from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets.pandas import CSVDataset
+
+
+class VolatileDataset(AbstractDataset):
+    """Keeps data in this object only: ephemeral per instance, as Kedro documents it."""
+
+    def __init__(self, metadata=None):
+        self._EPHEMERAL = True
+        self._data = None
+        self.metadata = metadata
+
+    def load(self):
+        if self._data is None:
+            raise DatasetError("VolatileDataset: nothing was saved in this process")
+        return self._data
+
+    def save(self, data):
+        self._data = data
+
+    def _describe(self):
+        return {}
+
+
+class SingleProcessCSVDataset(CSVDataset):
+    """A CSV dataset that declares it cannot be used outside its process."""
+
+    _SINGLE_PROCESS = True
+'''
+
+EXTRA_NODES = '''
+
+import threading
+
+
+class LazyTable:
+    """Looks like a lazily evaluated table: columns known, rows only by computing."""
+
+    columns = ("value", "scaled")
+
+    def __len__(self):
+        raise RuntimeError("computing the row count of a lazy table")
+
+
+def make_lazy(raw):
+    return LazyTable()
+
+
+class Locked:
+    def __init__(self, table):
+        self.table = table
+        self.lock = threading.Lock()
+
+
+def lock_table(table):
+    return Locked(table)
+
+
+def unlock_table(locked):
+    return locked.table
+
+
+def train_v2(raw):
+    return raw.describe().reset_index()
+'''
+
+TWO_WRITERS_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import make_table, summarise, train_v2
+
+
+def register_pipelines():
+    v1 = Pipeline([
+        node(make_table, ["raw", "params:factor"], "model", name="train_v1"),
+        node(summarise, "model", "report_v1", name="report_v1"),
+    ])
+    v2 = Pipeline([node(train_v2, "raw", "model", name="train_v2")])
+    return {{"__default__": v1, "train_v1": v1, "train_v2": v2}}
+"""
+
+MISC_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import lock_table, make_lazy, make_table, summarise, unlock_table
+
+
+def register_pipelines():
+    default = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(summarise, "table", "summary", name="summarise"),
+    ])
+    lazy = Pipeline([node(make_lazy, "raw", "lazy", name="make_lazy")])
+    locked = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(lock_table, "table", "locked", name="lock_table"),
+        node(unlock_table, "locked", "summary", name="unlock_table"),
+    ])
+    return {{"__default__": default, "lazy": lazy, "locked": locked}}
+"""
+
+
+def _project(
+    root: Path,
+    package: str,
+    catalog: dict[str, Any],
+    dagster: dict[str, Any],
+    registry: str = MISC_REGISTRY,
+) -> Path:
+    project = make_project(root, package, catalog=catalog, registry=registry)
+    (project / "src" / package / "datasets.py").write_text(DATASETS_PY)
+    with (project / "src" / package / "nodes.py").open("a") as nodes:
+        nodes.write(EXTRA_NODES)
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    write_dagster_yml(project, dagster)
+    return project
+
+
+def _pair(
+    tmp_path: Path, package: str, catalog: dict[str, Any], dagster: dict[str, Any], **kw: Any
+) -> tuple[Path, Path]:
+    """Two identical projects: one for `kedro run`, one for Dagster."""
+    return (
+        _project(tmp_path / "kedro", package, catalog, dagster, **kw),
+        _project(tmp_path / "dagster", package, catalog, dagster, **kw),
+    )
+
+
+def _job(pipeline: str, executor: str) -> dict[str, Any]:
+    return {
+        "executors": EXECUTORS[executor],
+        "jobs": {
+            "job": {
+                "pipeline": {"pipeline_name": pipeline},
+                "executor": next(iter(EXECUTORS[executor])),
+            }
+        },
+    }
+
+
+def _cached(filepath: str) -> dict[str, Any]:
+    return {"type": "CachedDataset", "dataset": {"type": "pandas.CSVDataset", "filepath": filepath}}
+
+
+def _materialized_path(home: Path, run_id: str, asset: str) -> str:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        entries = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    (materialization,) = [
+        e.dagster_event.event_specific_data.materialization
+        for e in entries
+        if e.dagster_event and e.dagster_event.asset_key.to_user_string() == asset
+    ]
+    return str(materialization.metadata["path"].value)
+
+
+# ------------------------------------------------------------------ CachedDataset (item 1)
+
+
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_cached_dataset_is_its_wrapped_dataset(tmp_path: Path, executor: str) -> None:
+    """A CachedDataset writes (and reads) the dataset it wraps, as under `kedro run`."""
+    catalog = {
+        "raw": _cached("data/raw.csv"),
+        "table": _cached("data/table.csv"),
+        "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    }
+    kedro_side, dagster_side = _pair(
+        tmp_path, f"cached_{executor}", catalog, _job("__default__", executor)
+    )
+    assets = describe(dagster_side)["assets"]
+    assert {"raw", "table", "summary"} <= set(assets), sorted(assets)
+    assert assets["table"]["metadata"]["kedro/filepath"] == "data/table.csv"
+
+    kedro_run(kedro_side)
+    home = tmp_path / "home"
+    dagster_launch(dagster_side, "job", home)
+    expected = persisted_outputs(kedro_side)
+    assert sorted(expected) == ["raw.csv", "summary.csv", "table.csv"]
+    assert persisted_outputs(dagster_side) == expected
+    (dagster_run,) = runs_in(home)
+    assert {"table", "summary"} <= materialized_assets(home, dagster_run.run_id)
+    assert _materialized_path(home, dagster_run.run_id, "table").endswith("data/table.csv")
+
+
+def test_instance_ephemeral_dataset_travels_like_a_memory_dataset(tmp_path: Path) -> None:
+    """``self._EPHEMERAL = True`` in ``__init__``: no asset, and the data reaches the next step
+    in another process (a fresh instance there holds nothing)."""
+    package = "volatile"
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "table": {"type": f"{package}.datasets.VolatileDataset"},
+        "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    }
+    kedro_side, dagster_side = _pair(
+        tmp_path, package, catalog, _job("__default__", "multiprocess")
+    )
+    assets = describe(dagster_side)["assets"]
+    assert "table" not in assets, sorted(assets)
+    assert assets["summary"]["deps"] == ["raw"]
+
+    kedro_run(kedro_side)
+    home = tmp_path / "home"
+    dagster_launch(dagster_side, "job", home)
+    expected = persisted_outputs(kedro_side)
+    assert sorted(expected) == ["raw.csv", "summary.csv"]
+    assert persisted_outputs(dagster_side) == expected
+
+
+# ------------------------------------------------- two pipelines writing one dataset (item 4)
+
+
+def test_two_registered_pipelines_may_write_one_dataset(tmp_path: Path) -> None:
+    """`train_v1` and `train_v2` both write `model`: each job writes it as `kedro run` does."""
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "model": {"type": "pandas.CSVDataset", "filepath": "data/model.csv"},
+        "report_v1": {"type": "pandas.CSVDataset", "filepath": "data/report_v1.csv"},
+    }
+    dagster = {
+        "jobs": {
+            "v2": {"pipeline": {"pipeline_name": "train_v2"}},
+            "v1": {"pipeline": {"pipeline_name": "train_v1"}},
+            "default": {"pipeline": {"pipeline_name": "__default__"}},
+        }
+    }
+    kedro_side, dagster_side = _pair(
+        tmp_path, "two_writers", catalog, dagster, registry=TWO_WRITERS_REGISTRY
+    )
+    described = describe(dagster_side)
+    assert {"v1", "v2", "default"} <= set(described["jobs"])
+    # One asset: produced by the `__default__` pipeline's node.
+    assert described["assets"]["model"]["metadata"]["kedro/node"] == "train_v1"
+    assert described["assets"]["report_v1"]["deps"] == ["model"]
+
+    for pipeline, job in (("train_v1", "v1"), ("train_v2", "v2")):
+        for side in (kedro_side, dagster_side):
+            for written in (side / "data").glob("*.csv"):
+                if written.name != "raw.csv":
+                    written.unlink()
+        kedro_run(kedro_side, "--pipeline", pipeline)
+        home = tmp_path / f"home_{job}"
+        dagster_launch(dagster_side, job, home)
+        expected = persisted_outputs(kedro_side)
+        assert "model.csv" in expected
+        assert persisted_outputs(dagster_side) == expected, job
+        (dagster_run,) = runs_in(home)
+        assert "model" in materialized_assets(home, dagster_run.run_id)
+
+
+# ---------------------------------------------- datasets that cannot leave a process (item 7)
+
+
+def test_single_process_dataset_refused_for_multiprocess_job(tmp_path: Path) -> None:
+    package = "single_proc"
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "table": {"type": f"{package}.datasets.SingleProcessCSVDataset", "filepath": "data/t.csv"},
+        "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    }
+    dagster = {
+        "executors": {**EXECUTORS["in_process"], **EXECUTORS["multiprocess"]},
+        "jobs": {
+            "fine": {"pipeline": {"pipeline_name": "__default__"}, "executor": "sequential"},
+            "spread": {"pipeline": {"pipeline_name": "__default__"}, "executor": "parallel"},
+        },
+    }
+    project = _project(tmp_path / "p", package, catalog, dagster)
+    result = translate(project)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    message = result.stderr
+    for fragment in ("'spread'", "'table'", "'parallel'", "_SINGLE_PROCESS", "in_process"):
+        assert fragment in message, f"{fragment!r} not in {message[-3000:]}"
+    assert "'fine'" not in message
+
+    # The same dataset under the in-process executor only: the project loads.
+    del dagster["jobs"]["spread"]
+    write_dagster_yml(project, dagster)
+    assert "fine" in describe(project)["jobs"]
+
+
+def test_unpicklable_memory_dataset_fails_with_a_clear_message(tmp_path: Path) -> None:
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    }
+    project = _project(tmp_path / "p", "unpicklable", catalog, _job("locked", "multiprocess"))
+    result = subprocess.run(
+        [KEDRO, "dagster", "launch", "--job", "job"],
+        cwd=project,
+        env=subprocess_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    stderr = result.stderr
+    for fragment in ("'locked'", "'lock_table'", "cannot be pickled to pass between processes"):
+        assert fragment in stderr, f"{fragment!r} not in {stderr[-5000:]}"
+    assert not (project / "data/summary.csv").exists()
+
+
+# -------------------------------------------------------------- output metadata (item 8)
+
+
+def test_metadata_of_lazy_data_never_fails_the_step(tmp_path: Path) -> None:
+    """A table-like object whose row count would compute: saved, step succeeds, no row count."""
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "lazy": {"type": "pickle.PickleDataset", "filepath": "data/lazy.pkl"},
+    }
+    project = _project(tmp_path / "p", "lazy_meta", catalog, _job("lazy", "in_process"))
+    home = tmp_path / "home"
+    dagster_launch(project, "job", home)
+    assert (project / "data/lazy.pkl").is_file()
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert "lazy" in materialized_assets(home, dagster_run.run_id)
