@@ -186,7 +186,15 @@ def test_node_hooks_run_in_the_node_process_under_multiprocess(tmp_path: Path) -
     run([KEDRO, "run"], cwd=project, env=subprocess_env(HOOK_LOG=str(kedro_log)))
     _launch(project, tmp_path / "home", log, "--job", "default_mp")
     records = _records(log)
-    assert _calls(records) == _calls(_records(kedro_log))
+    process_hooks = ("after_context_created", "after_catalog_created")
+    per_run = [r for r in records if r["hook"] not in process_hooks]
+    assert _calls(per_run) == _calls(
+        [r for r in _records(kedro_log) if r["hook"] not in process_hooks]
+    )
+    # Every step process is prepared once, as a Kedro session prepares its process.
+    step_pids = {r["pid"] for r in per_run}
+    for hook in process_hooks:
+        assert sorted(r["pid"] for r in records if r["hook"] == hook) == sorted(step_pids)
     for node in ("make_table", "summarise"):
         pids = {
             r["pid"]

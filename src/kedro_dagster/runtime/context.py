@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kedro.framework.startup import bootstrap_project
-from kedro.io.core import VERSION_FORMAT, DatasetError, generate_timestamp
-from kedro.pipeline.node import Node
+from kedro.io.core import VERSION_FORMAT, generate_timestamp
 
+from kedro_dagster import _kedro_internals as internals
 from kedro_dagster._compat import log_once_per_process, quiet_kedro_config_loader
+from kedro_dagster.runtime.dataset_io import DatasetIO
+from kedro_dagster.runtime.integrations import RunIntegration, default_integrations
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
+from kedro_dagster.runtime.run_lock import run_lock
 
 __all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
 
@@ -58,15 +61,14 @@ def _credentials(config_loader: Any) -> Any:
         return {}
 
 
-def _ensure_bootstrapped(project_path: Path) -> Any:
-    """Bootstrap the project unless this process already did (``definitions.py`` usually has)."""
+def _ensure_bootstrapped(project_path: Path) -> str:
+    """Bootstrap the project unless this process already did; its package name."""
     import kedro.framework.project as kedro_project
-    from kedro.framework.startup import _get_project_metadata
 
-    metadata = _get_project_metadata(project_path)
-    if metadata.package_name != kedro_project.PACKAGE_NAME:
-        metadata = bootstrap_project(project_path)
-    return metadata
+    package_name = internals.project_package_name(project_path)
+    if package_name != kedro_project.PACKAGE_NAME:
+        return bootstrap_project(project_path).package_name
+    return package_name
 
 
 def save_version_for_run(instance: Any, run_id: str) -> str:
@@ -110,8 +112,8 @@ def diff_params(edited: Any, defaults: Any) -> Any:
 class KedroRunContext:
     """Catalog, hooks and run parameters of one Dagster run, as ``kedro run`` would set them.
 
-    Created by the ``kedro_run`` resource once per process and run. Context and catalog
-    hooks are not fired here: the job's start op fires them once per run.
+    Created by the ``kedro_run`` resource once per process and run, which then fires the
+    context and catalog hooks in that process (:meth:`prepare_process`).
 
     Parameters
     ----------
@@ -134,6 +136,8 @@ class KedroRunContext:
     starts_tracking : bool
         Whether this run may start its own MLflow run: runs materializing assets, which have
         no start op. Job runs only join the one their start op recorded.
+    integrations : list of RunIntegration
+        Plugins following the run across processes (MLflow), see ``integrations``.
     instance : DagsterInstance, optional
         The Dagster instance of the run (tags, storage folder, events).
     log : DagsterLogManager, optional
@@ -155,8 +159,9 @@ class KedroRunContext:
     instance: Any = field(default=None, repr=False)
     log: Any = field(default=None, repr=False)
     redactor: Redactor = field(default_factory=Redactor, repr=False)
-    _tracking_joined: bool = field(default=False, init=False, repr=False)
-    _tracking_ended: bool = field(default=False, init=False, repr=False)
+    process_prepared: bool = field(default=False, init=False, repr=False)
+    _io: DatasetIO | None = field(default=None, init=False, repr=False)
+    integrations: list[RunIntegration] = field(default_factory=default_integrations, repr=False)
 
     @classmethod
     def create(
@@ -206,26 +211,17 @@ class KedroRunContext:
         KedroRunContext
         """
         from kedro import __version__ as kedro_version
-        from kedro.framework.context.context import _convert_paths_to_absolute_posix
-        from kedro.framework.hooks.manager import (
-            _create_hook_manager,
-            _NullPluginManager,
-            _register_hooks,
-            _register_hooks_entry_points,
-        )
         from kedro.framework.project import settings
 
         path = Path(project_path).resolve()
-        metadata = _ensure_bootstrapped(path)
+        package_name = _ensure_bootstrapped(path)
         # Kedro validates parameters in every context and says "No typed parameter
         # requirements found" each time. `kedro run` makes one context per process; a Dagster
         # process makes two per run (catalog, hooks), for every run it executes: say it once.
         log_once_per_process(
             "kedro.validation.parameter_validator", "No typed parameter requirements found"
         )
-        hook_manager = _create_hook_manager()
-        _register_hooks(hook_manager, settings.HOOKS)
-        _register_hooks_entry_points(hook_manager, settings.DISABLE_HOOKS_FOR_PLUGINS)
+        hook_manager = internals.create_project_hook_manager()
 
         with quiet_kedro_config_loader():
             config_loader = settings.CONFIG_LOADER_CLASS(
@@ -237,7 +233,7 @@ class KedroRunContext:
 
         def make_context(manager: Any) -> Any:
             return settings.CONTEXT_CLASS(
-                package_name=metadata.package_name,
+                package_name=package_name,
                 project_path=path,
                 config_loader=config_loader,
                 env=env,
@@ -247,21 +243,22 @@ class KedroRunContext:
 
         save_version = save_version or generate_timestamp()
         # Loading credentials fails as the catalog would; only URL passwords are known then.
-        redactor = Redactor.from_credentials(Redactor().call(_credentials, config_loader))
+        with quiet_kedro_config_loader():
+            credentials = Redactor().call(_credentials, config_loader)
+        redactor = Redactor.from_credentials(credentials)
         install_log_redaction(redactor)
 
         def make_catalog() -> tuple[Any, dict[str, Any]]:
-            # Built by a context whose hooks are silenced: `after_catalog_created` belongs to
-            # the job's start op, once per run, not to every step process.
+            # Built by a context whose hooks are silenced: `after_catalog_created` fires in
+            # `prepare_process`, after `after_context_created`, as in a Kedro session.
             with quiet_kedro_config_loader():
-                catalog = make_context(_NullPluginManager())._get_catalog(
+                catalog = internals.make_catalog(
+                    make_context(internals.null_hook_manager()),
                     catalog_class=settings.DATA_CATALOG_CLASS,
                     save_version=save_version,
                     load_versions=load_versions,
                 )
-                return catalog, _convert_paths_to_absolute_posix(
-                    project_path=path, conf_dictionary=config_loader["catalog"]
-                )
+                return catalog, internals.absolute_catalog_config(path, config_loader["catalog"])
 
         catalog, conf_catalog = redactor.call(make_catalog)
         context = make_context(hook_manager)
@@ -301,169 +298,79 @@ class KedroRunContext:
 
     @_redacting
     def join_tracking(self) -> None:
-        """Join the run's MLflow run in this process, once, if the start op recorded one.
+        """A node, dataset or pipeline hook is about to be used here: tell the integrations.
 
-        Called before the first node, dataset or ``after_pipeline_run`` of the process; the
-        start op's process, where kedro-mlflow started the run, is left as it is. In a run
-        materializing assets (``starts_tracking``), the first process to get here starts the
-        MLflow run when kedro-mlflow is on; a later asset step resumes it.
+        Called before the first node, dataset or ``after_pipeline_run`` of the process (and
+        cheaply before every later one); MLflow joins the run's MLflow run there.
         """
-        if self._tracking_joined:
-            if self._tracking_ended:
-                self._tracking_ended = False
-                from kedro_dagster.runtime.mlflow import resume_run
-
-                resume_run(self)
-            return
-        self._tracking_joined = True
-        if self.starts_tracking:
-            from kedro_dagster.runtime.mlflow import join_or_start_run
-
-            join_or_start_run(self)
-        elif any(key.startswith("mlflow/") for key in self.tags):
-            from kedro_dagster.runtime.mlflow import join_run
-
-            join_run(self, self.tags)
+        for integration in self.integrations:
+            integration.on_step_start(self)
 
     @_redacting
     def end_tracking_step(self, failed: bool) -> None:
-        """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
-        if not (self.starts_tracking and self._tracking_joined) or self._tracking_ended:
-            return
-        from kedro_dagster.runtime.mlflow import end_step_run
+        """End of an asset step (asset runs have no end op): tell the integrations."""
+        for integration in self.integrations:
+            integration.on_step_end(self, failed)
 
-        self._tracking_ended = end_step_run(self, failed)
+    @_redacting
+    def pipeline_started(self, log: Any) -> None:
+        """The start op fired ``before_pipeline_run``: tell the integrations."""
+        for integration in self.integrations:
+            integration.on_pipeline_start(self, log)
+
+    def integration_metadata(self) -> dict[str, Any]:
+        """Materialization metadata the integrations add to every output."""
+        metadata: dict[str, Any] = {}
+        for integration in self.integrations:
+            metadata.update(integration.output_metadata(self))
+        return metadata
 
     @property
     def hooks(self) -> Any:
         """The relay to call hooks: ``run.hooks.before_node_run(...)``."""
         return _RedactingHooks(self.hook_manager.hook, self.redactor)
 
-    @_redacting
-    def load(self, dataset_name: str, node: Node | None) -> Any:
-        """Load a dataset through the catalog, between the dataset hooks."""
-        self.join_tracking()
-        self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
-        data = self.catalog.load(dataset_name)
-        self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
-        return data
-
-    @_redacting
-    def save(self, dataset_name: str, data: Any, node: Node | None) -> None:
-        """Save a dataset through the catalog, between the dataset hooks."""
-        self.join_tracking()
-        self.hooks.before_dataset_saved(dataset_name=dataset_name, data=data, node=node)
-        self.catalog.save(dataset_name, data)
-        self.hooks.after_dataset_saved(dataset_name=dataset_name, data=data, node=node)
-
-    @_redacting
-    def load_partitions(
-        self, dataset_name: str, keys: tuple[str, ...], node: Node | None
-    ) -> dict[str, Any]:
-        """Load some partitions of a partitioned dataset: ``{key: load_function}``.
-
-        Raises
-        ------
-        DatasetError
-            If a key has no file: the declared keys must be the dataset's partition ids.
-        """
-        self.join_tracking()
-        self.hooks.before_dataset_loaded(dataset_name=dataset_name, node=node)
-        available = self.catalog.load(dataset_name) if keys else {}
-        missing = [key for key in keys if key not in available]
-        if missing:
-            dataset = self.catalog.get(dataset_name)
-            where = getattr(dataset, "_path", "its path")
-            raise DatasetError(
-                f"Partition(s) {missing} of dataset '{dataset_name}' not found in '{where}', "
-                f"which holds {sorted(available)}. Partition keys are the file paths relative "
-                "to 'path', without 'filename_suffix'; fix 'partition_keys' or the files."
+    @property
+    def io(self) -> DatasetIO:
+        """The run's one load/save path (dataset hooks, redaction, output metadata)."""
+        if self._io is None:
+            self._io = DatasetIO(
+                self.catalog,
+                self.hooks,
+                self.redactor,
+                self.save_version,
+                before=self.join_tracking,
+                extra_metadata=self.integration_metadata,
             )
-        data = {key: available[key] for key in keys}
-        self.hooks.after_dataset_loaded(dataset_name=dataset_name, data=data, node=node)
-        return data
+        return self._io
 
     @_redacting
-    def save_partition(
-        self, dataset_name: str, key: str, data: Any, node: Node | None
-    ) -> dict[str, Any]:
-        """Save partition ``key`` of what a node returned for a partitioned dataset.
+    def prepare_process(self) -> None:
+        """Fire ``after_context_created`` and ``after_catalog_created``, once in this process.
 
-        Returns
-        -------
-        dict
-            Materialization metadata of the partition (dataset, partition key, path).
-
-        Raises
-        ------
-        DatasetError
-            If the node did not return a ``{key: data}`` dict with this key, or returned keys
-            that are not declared partition keys.
+        Kedro fires them when a session creates its context and catalog: the hooks that
+        prepare a process (a Spark session, a client, plugin state such as kedro-viz's
+        dataset stats) run there. Under Dagster every process that runs steps of the run
+        is prepared once (the resource calls this); pipeline hooks stay once per run.
         """
-        dataset = self.catalog.get(dataset_name)
-        declared = getattr(getattr(dataset, "partitions", None), "keys", ())
-        if not isinstance(data, Mapping) or key not in data:
-            got = sorted(map(str, data)) if isinstance(data, Mapping) else type(data).__name__
-            raise DatasetError(
-                f"Node '{getattr(node, 'name', '?')}' must return a dict keyed by partition "
-                f"for the partitioned dataset '{dataset_name}', including key '{key}' (this "
-                f"op writes that partition); got {got}."
+        if self.process_prepared:
+            return
+        self.process_prepared = True
+        kedro_context = self.context
+        # Hooks reading config (as kedro-mlflow does) go through Kedro's config loader and
+        # its omegaconf deprecation warning. The processes of a run are prepared one at a
+        # time: hooks creating shared state (kedro-mlflow's tracking database and its
+        # migrations) would race when parallel steps start together.
+        with run_lock(self.instance, self.run_id), quiet_kedro_config_loader():
+            self.hooks.after_context_created(context=kedro_context)
+            # Read after the hook: projects add credentials to the config loader there.
+            self.hooks.after_catalog_created(
+                catalog=self.catalog,
+                conf_catalog=self.conf_catalog,
+                conf_creds=internals.config_credentials(kedro_context),
+                parameters=internals.context_parameters(kedro_context),
+                save_version=self.save_version,
+                load_versions=self.run_params.get("load_versions"),
             )
-        unknown = sorted(str(k) for k in data if declared and k not in declared)
-        if unknown:
-            raise DatasetError(
-                f"Node '{getattr(node, 'name', '?')}' returned partitions {unknown} for "
-                f"'{dataset_name}', which are not among its partition keys {list(declared)}. "
-                "Return declared keys, or declare these in 'partition_keys'."
-            )
-        self.save(dataset_name, {key: data[key]}, node)
-        metadata: dict[str, Any] = {"kedro/dataset": dataset_name, "partition": key}
-        to_path = getattr(dataset, "_partition_to_path", None)
-        if callable(to_path):
-            metadata["path"] = str(to_path(key))
-        return self.redactor.redact_metadata(metadata)
-
-    @_redacting
-    def run_node(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Run one node between its hooks, exactly as Kedro's runners do.
-
-        Parameters
-        ----------
-        node : Node
-            The Kedro node.
-        inputs : dict
-            Its inputs by dataset name (parameters included).
-
-        Returns
-        -------
-        dict
-            Its outputs by dataset name.
-        """
-        self.join_tracking()
-        hook_kwargs = {"catalog": self.catalog, "is_async": False, "run_id": self.run_id}
-        inputs = dict(inputs)
-        responses = self.hooks.before_node_run(node=node, inputs=dict(inputs), **hook_kwargs)
-        for response in responses or ():
-            if response is None:
-                continue
-            if not isinstance(response, dict):
-                raise TypeError(
-                    "'before_node_run' must return either None or a dictionary mapping dataset "
-                    f"names to updated values, got '{type(response).__name__}' instead."
-                )
-            inputs.update(response)
-        try:
-            outputs = node.run(inputs)
-        except Exception as exc:
-            # Project hooks see the original error, as under `kedro run`.
-            self.hooks.on_node_error(error=exc, node=node, inputs=inputs, **hook_kwargs)
-            error = self.redactor.sanitize(exc)
-        else:
-            self.hooks.after_node_run(node=node, inputs=inputs, outputs=outputs, **hook_kwargs)
-            return outputs
-        from kedro_dagster.runtime.hooks import node_failure
-
-        # The Failure keeps the (redacted) exception as its cause, shown in the UI, and records
-        # its class for the run-failure sensor calling `on_pipeline_error`. Raised outside the
-        # `except` block: the original error must not become its context.
-        raise node_failure(node.name, error) from error
+        for integration in self.integrations:
+            integration.on_process_start(self)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import sys
-from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -22,8 +20,9 @@ from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
+from kedro_dagster.runtime.dataset_io import Streamed
 from kedro_dagster.runtime.failures import InProcessMemoryStorage
-from kedro_dagster.runtime.ops import node_of
+from kedro_dagster.runtime.node_runner import node_of
 
 __all__ = [
     "KedroDatasetIOManager",
@@ -36,49 +35,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-#: Eager data frames whose row count is known without computing: (module root, class name).
-_EAGER_FRAMES = frozenset({("pandas", "DataFrame"), ("polars", "DataFrame")})
-
-
 def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
-    """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run.
-
-    It never fails the step (the data is already saved) and never computes lazy data: a row
-    count and columns are given for pandas and polars eager frames only, recognised by their
-    type without importing the library (an ibis table or a dask frame gets neither). String
-    values are redacted by the run's redactor (a path or URL may hold a credential).
-    """
-    metadata: dict[str, Any] = {"kedro/dataset": dataset_name}
-    try:
-        try:
-            dataset = run.catalog.get(dataset_name)
-        except Exception:  # a catalog without the entry: no extra metadata
-            dataset = None
-        describe = getattr(dataset, "_describe", None)
-        if callable(describe):
-            described = describe()
-            filepath = described.get("filepath")
-            wrapped = described.get("dataset")  # a CachedDataset describes what it wraps
-            if filepath is None and isinstance(wrapped, Mapping):
-                filepath = wrapped.get("filepath")
-            if filepath is not None:
-                metadata["path"] = str(filepath)
-        if dataset is not None and getattr(dataset, "_version", None) is not None:
-            metadata["version"] = run.save_version
-        kind = type(obj)
-        if (kind.__module__.split(".", 1)[0], kind.__name__) in _EAGER_FRAMES:
-            metadata["row_count"] = len(obj)
-            metadata["columns"] = ", ".join(str(c) for c in obj.columns)
-        if "mlflow" in sys.modules:  # the run is tracked in MLflow (kedro-mlflow imported it)
-            from kedro_dagster.runtime.mlflow import active_run_info
-
-            info = active_run_info(getattr(run, "context", None))
-            if info is not None:
-                metadata.update(info.as_metadata())
-    except Exception as exc:  # metadata is informative: the saved data must not fail for it
-        logger.debug("Metadata of dataset '%s' incomplete: %r", dataset_name, exc)
-    redactor = getattr(run, "redactor", None)
-    return redactor.redact_metadata(metadata) if redactor is not None else metadata
+    """Materialization metadata of a saved output (see ``DatasetIO.metadata``)."""
+    if isinstance(obj, Streamed):
+        return dict(run.io.metadata(dataset_name, obj.data, streamed=True))
+    return dict(run.io.metadata(dataset_name, obj))
 
 
 class KedroDatasetIOManager(IOManager):
@@ -100,8 +61,12 @@ class KedroDatasetIOManager(IOManager):
         self.run = run
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Save ``obj``, then record its materialization (never before the save)."""
-        self.run.save(self.dataset_name, obj, node_of(context.op_def))
+        """Save ``obj``, then record its materialization (never before the save).
+
+        A generator node's output is saved chunk by chunk by its op already.
+        """
+        if not isinstance(obj, Streamed):
+            self.run.io.save(self.dataset_name, obj, node_of(context.op_def))
         metadata = output_metadata(self.run, self.dataset_name, obj)
         if context.has_asset_key:
             context.add_output_metadata(metadata)
@@ -112,7 +77,7 @@ class KedroDatasetIOManager(IOManager):
 
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""
-        return self.run.load(self.dataset_name, node_of(context.op_def))
+        return self.run.io.load(self.dataset_name, node_of(context.op_def))
 
     @classmethod
     def definition(
@@ -149,32 +114,39 @@ class KedroMemoryIOManager(IOManager):
         self.run = run
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Store a MemoryDataset between ``before/after_dataset_saved`` hooks."""
+        """Store a MemoryDataset between ``before/after_dataset_saved`` hooks.
+
+        A generator node's output went through the hooks chunk by chunk: its last chunk is
+        stored, as Kedro's MemoryDataset keeps it.
+        """
+        if isinstance(obj, Streamed):
+            self.storage.handle_output(context, obj.data)
+            return
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
         node = node_of(context.op_def)
-        self.run.hooks.before_dataset_saved(dataset_name=name, data=obj, node=node)
-        try:
-            self.storage.handle_output(context, obj)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            if isinstance(self.storage, InProcessMemoryStorage):
-                raise
-            # Kedro's ParallelRunner refuses such data up front; only the value tells here.
-            raise KedroDagsterError(
-                f"MemoryDataset '{name}' written by node '{getattr(node, 'name', '?')}' "
-                f"cannot be pickled to pass between processes ({type(exc).__name__}: {exc}). "
-                "Use the in_process executor for this job, or persist the dataset (declare it "
-                "in the catalog with a type that can save this data)."
-            ) from exc
-        self.run.hooks.after_dataset_saved(dataset_name=name, data=obj, node=node)
+
+        def write(data: Any) -> None:
+            try:
+                self.storage.handle_output(context, data)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                if isinstance(self.storage, InProcessMemoryStorage):
+                    raise
+                # Kedro's ParallelRunner refuses such data up front; only the value tells here.
+                raise KedroDagsterError(
+                    f"MemoryDataset '{name}' written by node '{getattr(node, 'name', '?')}' "
+                    f"cannot be pickled to pass between processes ({type(exc).__name__}: {exc}). "
+                    "Use the in_process executor for this job, or persist the dataset (declare "
+                    "it in the catalog with a type that can save this data)."
+                ) from exc
+
+        self.run.io.save(name, obj, node, write)
 
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
-        node = node_of(context.op_def)
-        self.run.hooks.before_dataset_loaded(dataset_name=name, node=node)
-        data = self.storage.load_input(context)
-        self.run.hooks.after_dataset_loaded(dataset_name=name, data=data, node=node)
-        return data
+        return self.run.io.load(
+            name, node_of(context.op_def), lambda: self.storage.load_input(context)
+        )
 
 
 class PickleUPathIOManager(UPathIOManager):

@@ -12,8 +12,10 @@ process of the run to need tracking starts the MLflow run and records it, under 
 in the instance's storage folder for the run; the other processes join it. Each asset step
 ends the MLflow run when it is done (``FAILED`` once any step of the run failed).
 
-Nothing here imports MLflow unless kedro-mlflow's hook is registered in the project's hook
-manager or MLflow is already imported by someone else.
+The run world reaches this module only through :class:`MlflowIntegration`, a
+:class:`~kedro_dagster.runtime.integrations.RunIntegration`. Nothing here imports MLflow
+unless kedro-mlflow's hook is registered in the project's hook manager or MLflow is already
+imported by someone else.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from kedro_dagster.runtime.run_lock import run_lock
 
 __all__ = [
     "EXPERIMENT_ID_TAG",
@@ -34,13 +38,13 @@ __all__ = [
     "TRACKING_DISABLED",
     "TRACKING_TAG",
     "TRACKING_URI_TAG",
+    "MlflowIntegration",
     "MlflowRunInfo",
     "active_run_info",
     "end_step_run",
     "join_or_start_run",
     "join_run",
     "kedro_mlflow_hooks",
-    "record_run",
     "resume_run",
     "run_url",
 ]
@@ -218,24 +222,55 @@ def active_run_info(kedro_context: Any = None) -> MlflowRunInfo | None:
     )
 
 
-def record_run(context: Any, run: Any) -> MlflowRunInfo | None:
-    """Record the MLflow run kedro-mlflow just started on the Dagster run (tags and log).
+class MlflowIntegration:
+    """kedro-mlflow across the processes of a Dagster run (a :class:`RunIntegration`).
 
-    Called by the job's start op after ``before_pipeline_run``.
-
-    Parameters
-    ----------
-    context : OpExecutionContext
-        The start op's context.
-    run : KedroRunContext
-        The run's Kedro side.
-
-    Returns
-    -------
-    MlflowRunInfo or None
-        The recorded run, or ``None`` when no MLflow run is active.
+    One MLflow run per Dagster run: the start op's process records it, every other process
+    joins it before its first node, and asset steps start, resume and end it themselves.
     """
-    return _record(context.instance, context.run_id, context.log, run)
+
+    def __init__(self) -> None:
+        self._joined = False
+        self._ended = False
+
+    def on_process_start(self, run: Any) -> None:
+        """Nothing yet: the MLflow run may be started later in this process (start op)."""
+
+    def on_step_start(self, run: Any) -> None:
+        """Join the run's MLflow run in this process, once, if the start op recorded one.
+
+        The start op's process, where kedro-mlflow started the run, is left as it is. In a
+        run materializing assets (``run.starts_tracking``), the first process to get here
+        starts the MLflow run when kedro-mlflow is on; a later asset step resumes it.
+        """
+        if self._joined:
+            if self._ended:
+                self._ended = False
+                resume_run(run)
+            return
+        self._joined = True
+        if run.starts_tracking:
+            join_or_start_run(run)
+        elif any(key.startswith("mlflow/") for key in run.tags):
+            join_run(run, run.tags)
+
+    def on_step_end(self, run: Any, failed: bool) -> None:
+        """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
+        if not (run.starts_tracking and self._joined) or self._ended:
+            return
+        self._ended = end_step_run(run, failed)
+
+    def on_pipeline_start(self, run: Any, log: Any) -> None:
+        """Record the MLflow run kedro-mlflow's ``before_pipeline_run`` just started."""
+        if "mlflow" in sys.modules:  # kedro-mlflow (or the project) imported it
+            _record(run.instance, run.run_id, log, run)
+
+    def output_metadata(self, run: Any) -> dict[str, Any]:
+        """The active MLflow run's id and link."""
+        if "mlflow" not in sys.modules:  # never imported: no run can be active
+            return {}
+        info = active_run_info(getattr(run, "context", None))
+        return info.as_metadata() if info is not None else {}
 
 
 def _record(instance: Any, dagster_run_id: str, log: Any, run: Any) -> MlflowRunInfo | None:
@@ -270,7 +305,11 @@ def _set_up(hook: Any, run: Any, run_id: str | None = None) -> None:
     from kedro.pipeline import Pipeline
 
     context = run.context
-    hook.after_context_created(context=context)
+    # A process prepared by the `kedro_run` resource fired every hook's
+    # `after_context_created` and `after_catalog_created` already (kedro-mlflow's included).
+    prepared = bool(getattr(run, "process_prepared", False))
+    if not prepared:
+        hook.after_context_created(context=context)
     config = getattr(context, "mlflow", None) or getattr(hook, "mlflow_config", None)
     if run_id and config is not None:
         config.tracking.run.id = run_id
@@ -278,14 +317,15 @@ def _set_up(hook: Any, run: Any, run_id: str | None = None) -> None:
         # now is the tracking URI of `mlflow.yml` set.
         config.tracking.run.name = mlflow.get_run(run_id).info.run_name
     # Only the catalog matters to kedro-mlflow here (its metric datasets get their keys).
-    hook.after_catalog_created(
-        catalog=run.catalog,
-        conf_catalog=run.conf_catalog,
-        conf_creds={},
-        parameters={},
-        save_version=run.save_version,
-        load_versions=run.run_params.get("load_versions"),
-    )
+    if not prepared:
+        hook.after_catalog_created(
+            catalog=run.catalog,
+            conf_catalog=run.conf_catalog,
+            conf_creds={},
+            parameters={},
+            save_version=run.save_version,
+            load_versions=run.run_params.get("load_versions"),
+        )
     hook.before_pipeline_run(run_params=run.run_params, pipeline=Pipeline([]), catalog=run.catalog)
 
 
@@ -328,35 +368,12 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
     return True
 
 
-_LOCK_FILE = "kedro_dagster_mlflow.lock"
 _FAILED_FILE = "kedro_dagster_mlflow.failed"
 
 
-def _run_folder(run: Any) -> Path | None:
-    """The Dagster run's folder in the instance's storage (shared by its local processes)."""
-    instance = run.instance
-    storage = getattr(instance, "storage_directory", None) if instance is not None else None
-    if storage is None:
-        return None
-    folder = Path(storage()) / run.run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@contextlib.contextmanager
-def _run_lock(run: Any) -> Iterator[Path | None]:
-    """Hold the run's MLflow lock: a file lock in the run's folder, shared by its processes.
-
-    Yields the run's folder, or ``None`` (and locks nothing) without a storage folder.
-    """
-    folder = _run_folder(run)
-    if folder is None:
-        yield None
-        return
-    from filelock import FileLock  # a dependency of dagster
-
-    with FileLock(folder / _LOCK_FILE):
-        yield folder
+def _run_lock(run: Any) -> contextlib.AbstractContextManager[Path | None]:
+    """The run's lock (see ``run_lock``): MLflow runs are started and ended under it."""
+    return run_lock(run.instance, run.run_id)
 
 
 def _stored_tags(run: Any) -> dict[str, str]:

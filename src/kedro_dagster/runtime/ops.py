@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +10,12 @@ from dagster import AssetKey, AssetMaterialization, Output
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from kedro_dagster import _kedro_internals as internals
 from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 from kedro_dagster.preflight import preflight_mode
+from kedro_dagster.runtime.dataset_io import Streamed
+from kedro_dagster.runtime.node_runner import node_of, run_node, unstreamed
 
 __all__ = [
     "AssetNodeCompute",
@@ -32,9 +34,8 @@ def is_parameter(dataset_name: str) -> bool:
     return dataset_name == "parameters" or dataset_name.startswith("params:")
 
 
-def node_of(op_def: Any) -> Node | None:
-    """The Kedro node an op definition runs, or ``None`` for other ops."""
-    return getattr(getattr(op_def, "compute_fn", None), "node", None)
+def _discard_chunk(name: str, chunk: Any) -> None:
+    """A chunk of a recomputed generator node: only its last value is used (see ``unstreamed``)."""
 
 
 def _run_resource(context: Any) -> Any:
@@ -51,7 +52,9 @@ def _preflight(run: Any, names: Iterable[str], headline: str, credentials: Any =
     from kedro_dagster.preflight.datasets import check_datasets, secret_values
 
     if credentials is None:
-        credentials = run.context._get_config_credentials()
+        # Through Kedro's config loader and its omegaconf deprecation warning.
+        with quiet_kedro_config_loader():
+            credentials = internals.config_credentials(run.context)
     check_datasets(
         run.catalog,
         [name for name in names if not is_parameter(name)],
@@ -124,10 +127,48 @@ class NodeCompute:
         }
         for name in self.node.inputs:
             if selection is not None and name in selection.reads:
-                inputs[name] = run.load_partitions(name, selection.reads[name], self.node)
+                inputs[name] = run.io.load_partitions(name, selection.reads[name], self.node)
             elif is_parameter(name) or name in self.direct:
-                inputs[name] = run.load(name, self.node)
+                inputs[name] = run.io.load(name, self.node)
         return inputs
+
+    def _saver(
+        self, context: Any, run: Any, selection: PartitionSelection | None
+    ) -> Callable[[str, Any], None]:
+        """Saves one chunk of a generator node's output, as ``_save_direct`` saves outputs."""
+
+        def save(name: str, chunk: Any) -> None:
+            if name in self.direct and selection is not None and name in selection.writes:
+                self._save_partition(context, run, name, chunk, selection)
+            else:
+                run.io.save_chunk(name, chunk, self.node)
+
+        return save
+
+    def _run(
+        self, context: Any, run: Any, inputs: Mapping[str, Any], selection: Any
+    ) -> dict[str, Any]:
+        outputs = run_node(run, self.node, inputs, self._saver(context, run, selection))
+        self._save_direct(context, run, outputs, selection)
+        return outputs
+
+    def _save_partition(
+        self, context: Any, run: Any, name: str, data: Any, selection: PartitionSelection
+    ) -> None:
+        metadata = run.io.save_partition(name, selection.key, data, self.node)
+        if context.has_assets_def:
+            # Dagster records the materialization of each key of the run; metadata fits
+            # one partition only.
+            if not context.has_partition_key_range:
+                context.add_output_metadata(metadata, output_name=self.output_args[name])
+            return
+        asset_name = selection.asset_names.get(name)
+        if asset_name is not None:
+            context.log_event(
+                AssetMaterialization(
+                    asset_key=AssetKey(asset_name), partition=selection.key, metadata=metadata
+                )
+            )
 
     def _save_direct(
         self, context: Any, run: Any, outputs: Mapping[str, Any], selection: Any
@@ -136,23 +177,12 @@ class NodeCompute:
         for name in self.node.outputs:
             if name not in self.direct or name not in self.output_args:
                 continue
+            if isinstance(outputs[name], Streamed):  # saved chunk by chunk already
+                continue
             if selection is None or name not in selection.writes:
-                run.save(name, outputs[name], self.node)
-                continue
-            metadata = run.save_partition(name, selection.key, outputs[name], self.node)
-            if context.has_assets_def:
-                # Dagster records the materialization of each key of the run; metadata fits
-                # one partition only.
-                if not context.has_partition_key_range:
-                    context.add_output_metadata(metadata, output_name=self.output_args[name])
-                continue
-            asset_name = selection.asset_names.get(name)
-            if asset_name is not None:
-                context.log_event(
-                    AssetMaterialization(
-                        asset_key=AssetKey(asset_name), partition=selection.key, metadata=metadata
-                    )
-                )
+                run.io.save(name, outputs[name], self.node)
+            else:
+                self._save_partition(context, run, name, outputs[name], selection)
 
     def _emit(self, outputs: Mapping[str, Any]) -> Iterator[Output]:
         for dataset_name in self.node.outputs:
@@ -164,8 +194,7 @@ class NodeCompute:
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         run = _run_resource(context)
-        outputs = run.run_node(self.node, self._inputs(run, loaded, self.selection))
-        self._save_direct(context, run, outputs, self.selection)
+        outputs = self._run(context, run, self._inputs(run, loaded, self.selection), self.selection)
         yield from self._emit(outputs)
         yield Output(None, DONE_OUTPUT)
 
@@ -227,10 +256,12 @@ class AssetNodeCompute(NodeCompute):
             inputs = {}
             for name in producer.inputs:
                 if is_parameter(name) or not self.is_ephemeral(name):
-                    inputs[name] = run.load(name, producer)
+                    inputs[name] = run.io.load(name, producer)
                 else:
                     inputs[name] = self._compute_memory(run, name, cache)
-            cache.update(run.run_node(producer, inputs))
+            # Only the values are wanted: a recomputed node's outputs are not saved (nor the
+            # chunks of a generator node, consumed to their last).
+            cache.update(unstreamed(run_node(run, producer, inputs, _discard_chunk)))
         return cache[dataset_name]
 
     def _run_once(
@@ -245,9 +276,7 @@ class AssetNodeCompute(NodeCompute):
         for name in self.node.inputs:
             if name not in inputs:
                 inputs[name] = self._compute_memory(run, name, cache)
-        outputs = run.run_node(self.node, inputs)
-        self._save_direct(context, run, outputs, selection)
-        return outputs
+        return self._run(context, run, inputs, selection)
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Recompute memory inputs, run the node, emit its persisted outputs.
@@ -280,7 +309,10 @@ class AssetNodeCompute(NodeCompute):
 
 
 class StartCompute:
-    """Start op of a job: context, catalog and ``before_pipeline_run`` hooks, once per run.
+    """Start op of a job: ``before_pipeline_run``, once per run.
+
+    The context and catalog hooks fired when its process was prepared (see the
+    ``kedro_run`` resource), as they do in every process running steps of the run.
 
     It also constructs every dataset of the job (the preflight), so a wrong dataset ``type``
     or a missing constructor argument fails the run before any node computes.
@@ -296,36 +328,16 @@ class StartCompute:
         yield Output(None, START_OUTPUT)
 
     def _start(self, context: Any, run: Any) -> None:
-        kedro_context = run.context
-        # Reading credentials and parameters (and hooks reading config, as kedro-mlflow does)
-        # goes through Kedro's config loader and its omegaconf deprecation warning.
-        with quiet_kedro_config_loader():
-            run.hooks.after_context_created(context=kedro_context)
-            # Read after the hook: projects add credentials to the config loader there.
-            credentials = kedro_context._get_config_credentials()
-            run.hooks.after_catalog_created(
-                catalog=run.catalog,
-                conf_catalog=run.conf_catalog,
-                conf_creds=credentials,
-                parameters=kedro_context._get_parameters(),
-                save_version=run.save_version,
-                load_versions=run.run_params.get("load_versions"),
-            )
+        run.prepare_process()  # done by the resource already: a no-op
         # Every dataset of the job is created (not loaded) now, once the catalog hooks have
         # run and before `before_pipeline_run`: a bad catalog entry stops the run here.
         _preflight(
-            run,
-            self.pipeline.datasets(),
-            f"Job '{context.job_name}' stopped before its first node",
-            credentials,
+            run, self.pipeline.datasets(), f"Job '{context.job_name}' stopped before its first node"
         )
         run.hooks.before_pipeline_run(
             run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
         )
-        if "mlflow" in sys.modules:  # kedro-mlflow (or the project) imported it
-            from kedro_dagster.runtime.mlflow import record_run
-
-            record_run(context, run)
+        run.pipeline_started(context.log)
 
 
 def run_result(catalog: Any, pipeline: Pipeline) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""The ``kedro_run`` resource: one :class:`KedroRunContext` per Dagster run and process."""
+"""The ``kedro_run`` resource: one :class:`KedroRunContext` per Dagster run and process.
+
+Creating it fires the process-level hooks (``after_context_created``,
+``after_catalog_created``) in that process: see :meth:`KedroRunContext.prepare_process`.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +70,7 @@ class KedroRunResourceFactory:
         tags = run.tags if run is not None else {}
 
         def create() -> KedroRunContext:
-            return KedroRunContext.create(
+            kedro_run = KedroRunContext.create(
                 project_path=self.project_path,
                 env=tags.get(ENV_TAG, self.env),
                 run_id=run_id,
@@ -79,6 +83,9 @@ class KedroRunResourceFactory:
                 instance=instance,
                 log=getattr(init_context, "log", None),
             )
+            # Every process running steps of the run is prepared as a Kedro session would.
+            kedro_run.prepare_process()
+            return kedro_run
 
         if run is not None and run.is_finished:
             # Dagster initialises every resource again once a run is over, so that the result

@@ -1,0 +1,116 @@
+"""Every private (``_``-prefixed) Kedro symbol kedro-dagster uses, behind one small function each.
+
+A Kedro upgrade that renames or changes one of them fails ``tests/test_kedro_internals.py``
+first, with the function's name, instead of somewhere in a run. Import Kedro lazily here:
+this module is imported by run-time code only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "absolute_catalog_config",
+    "config_credentials",
+    "context_parameters",
+    "create_project_hook_manager",
+    "dataset_description",
+    "dataset_is_versioned",
+    "dataset_path",
+    "make_catalog",
+    "null_hook_manager",
+    "partition_path",
+    "project_package_name",
+]
+
+
+def project_package_name(project_path: Path) -> str:
+    """The package name declared in the project's ``pyproject.toml`` (``[tool.kedro]``)."""
+    from kedro.framework.startup import _get_project_metadata
+
+    return str(_get_project_metadata(project_path).package_name)
+
+
+def create_project_hook_manager() -> Any:
+    """A hook manager with the project's hooks (``settings.HOOKS``) and plugin hooks.
+
+    Built as Kedro's session builds it; the project must be bootstrapped.
+    """
+    from kedro.framework.hooks.manager import (
+        _create_hook_manager,
+        _register_hooks,
+        _register_hooks_entry_points,
+    )
+    from kedro.framework.project import settings
+
+    manager = _create_hook_manager()
+    _register_hooks(manager, settings.HOOKS)
+    _register_hooks_entry_points(manager, settings.DISABLE_HOOKS_FOR_PLUGINS)
+    return manager
+
+
+def null_hook_manager() -> Any:
+    """A hook manager whose hooks do nothing (Kedro's ``_NullPluginManager``)."""
+    from kedro.framework.hooks.manager import _NullPluginManager
+
+    return _NullPluginManager()
+
+
+def make_catalog(
+    context: Any,
+    catalog_class: type,
+    save_version: str | None,
+    load_versions: Mapping[str, str] | None,
+) -> Any:
+    """The context's catalog (``KedroContext._get_catalog``): datasets, parameters, versions.
+
+    It fires ``after_catalog_created`` on the context's hook manager.
+    """
+    return context._get_catalog(
+        catalog_class=catalog_class, save_version=save_version, load_versions=load_versions
+    )
+
+
+def absolute_catalog_config(project_path: Path, conf_catalog: Mapping[str, Any]) -> dict:
+    """The catalog configuration with relative local paths made absolute, as Kedro does."""
+    from kedro.framework.context.context import _convert_paths_to_absolute_posix
+
+    return dict(
+        _convert_paths_to_absolute_posix(
+            project_path=project_path, conf_dictionary=dict(conf_catalog)
+        )
+    )
+
+
+def config_credentials(context: Any) -> Any:
+    """The context's resolved credentials (``KedroContext._get_config_credentials``)."""
+    return context._get_config_credentials()
+
+
+def context_parameters(context: Any) -> Any:
+    """The context's parameters, runtime overrides applied (``KedroContext._get_parameters``)."""
+    return context._get_parameters()
+
+
+def dataset_description(dataset: Any) -> dict[str, Any]:
+    """A dataset's ``_describe()`` (``{}`` when it has none)."""
+    describe = getattr(dataset, "_describe", None)
+    return dict(describe()) if callable(describe) else {}
+
+
+def dataset_is_versioned(dataset: Any) -> bool:
+    """Whether a dataset is versioned (its ``_version`` is set)."""
+    return getattr(dataset, "_version", None) is not None
+
+
+def dataset_path(dataset: Any, default: str) -> str:
+    """The root path of a partitioned dataset (``_path``), or ``default``."""
+    return str(getattr(dataset, "_path", default))
+
+
+def partition_path(dataset: Any, key: str) -> str | None:
+    """The file path of partition ``key`` of a partitioned dataset (``_partition_to_path``)."""
+    to_path = getattr(dataset, "_partition_to_path", None)
+    return str(to_path(key)) if callable(to_path) else None
