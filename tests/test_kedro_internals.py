@@ -148,3 +148,13 @@ def test_dataset_path_and_partition_path(tmp_path: Path) -> None:
     assert internals.partition_path(dataset, "p1") == (tmp_path / "parts/p1.csv").as_posix()
     assert internals.dataset_path(object(), "?") == "?"
     assert internals.partition_path(object(), "p1") is None
+
+
+def test_dataset_attributes_kedro_declares() -> None:
+    from kedro.io import CachedDataset, MemoryDataset
+
+    # Kedro 1.x sets `_EPHEMERAL` on instances, in `__init__`.
+    assert internals.declares_ephemeral(MemoryDataset())
+    assert internals.declares_ephemeral(CachedDataset(dataset=MemoryDataset()))  # yet it saves
+    assert internals.declares_single_process(CachedDataset)
+    assert not internals.declares_single_process(MemoryDataset)

@@ -2,7 +2,7 @@
 
 A Kedro upgrade that renames or changes one of them fails ``tests/test_kedro_internals.py``
 first, with the function's name, instead of somewhere in a run. Import Kedro lazily here:
-this module is imported by run-time code only.
+this module is imported by run-time code and, for the dataset attributes, by translation.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "EPHEMERAL_ATTR",
+    "SINGLE_PROCESS_ATTR",
     "absolute_catalog_config",
     "config_credentials",
     "context_parameters",
@@ -19,11 +21,29 @@ __all__ = [
     "dataset_description",
     "dataset_is_versioned",
     "dataset_path",
+    "declares_ephemeral",
+    "declares_single_process",
     "make_catalog",
     "null_hook_manager",
     "partition_path",
     "project_package_name",
 ]
+
+
+#: Kedro's hint that a dataset's data does not outlive the run (class or instance attribute).
+EPHEMERAL_ATTR = "_EPHEMERAL"
+#: Kedro's mark of a dataset that cannot be used from other processes (class attribute).
+SINGLE_PROCESS_ATTR = "_SINGLE_PROCESS"
+
+
+def declares_ephemeral(dataset_or_class: Any) -> bool:
+    """Whether a dataset (class or instance) sets Kedro's ``_EPHEMERAL``."""
+    return bool(getattr(dataset_or_class, EPHEMERAL_ATTR, False))
+
+
+def declares_single_process(dataset_class: Any) -> bool:
+    """Whether a dataset class sets Kedro's ``_SINGLE_PROCESS``."""
+    return bool(getattr(dataset_class, SINGLE_PROCESS_ATTR, False))
 
 
 def project_package_name(project_path: Path) -> str:

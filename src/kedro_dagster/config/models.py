@@ -147,7 +147,7 @@ class ScheduleOptions(_Options):
     @field_validator("cron_schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from dagster._utils.schedules import is_valid_cron_string
+        from kedro_dagster._dagster_internals import is_valid_cron_string
 
         if not is_valid_cron_string(value):
             raise ValueError(

@@ -15,9 +15,9 @@ from dagster import (
     OutputContext,
     UPathIOManager,
 )
-from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 from upath import UPath
 
+from kedro_dagster._dagster_internals import pickled_filesystem_io_manager
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
@@ -190,9 +190,7 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
         elif base_dir:
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
-            storage = PickledObjectFilesystemIOManager(
-                base_dir=init_context.instance.storage_directory()
-            )
+            storage = pickled_filesystem_io_manager(init_context.instance.storage_directory())
         return KedroMemoryIOManager(storage, getattr(init_context.resources, KEDRO_RUN_RESOURCE))
 
     where = "in memory" if in_process else "in run-scoped files"

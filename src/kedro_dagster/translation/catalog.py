@@ -17,6 +17,7 @@ from dagster import AssetKey, AssetSpec, IOManagerDefinition
 from kedro.io import CachedDataset, MemoryDataset, SharedMemoryDataset
 from kedro.io.core import DatasetError, parse_dataset_definition
 
+from kedro_dagster import _kedro_internals as internals
 from kedro_dagster.constants import METADATA_PREFIX
 from kedro_dagster.datasets.nothing import DagsterNothingDataset
 from kedro_dagster.datasets.partitioned import (
@@ -37,8 +38,6 @@ _TRANSCODING_SEP = "@"
 _MAX_KINDS = 3
 # Kedro's in-memory datasets set `_EPHEMERAL` on their instances: their classes tell it.
 _MEMORY_CLASSES = (MemoryDataset, SharedMemoryDataset)
-_EPHEMERAL_ATTR = "_EPHEMERAL"
-_SINGLE_PROCESS_ATTR = "_SINGLE_PROCESS"
 # Modules whose datasets are known without instantiating them (kedro.io's are handled by class).
 _KNOWN_MODULES = ("kedro.", "kedro_datasets.", "kedro_dagster.")
 # Translation never reads credentials: it can only mask URL passwords in catalog values.
@@ -52,7 +51,7 @@ def is_ephemeral_class(cls: type) -> bool:
 
     ``CachedDataset`` is not: it saves the dataset it wraps (see :class:`CatalogTranslator`).
     """
-    return issubclass(cls, _MEMORY_CLASSES) or bool(getattr(cls, _EPHEMERAL_ATTR, False))
+    return issubclass(cls, _MEMORY_CLASSES) or internals.declares_ephemeral(cls)
 
 
 def _init_sets_ephemeral(cls: type) -> bool:
@@ -66,7 +65,7 @@ def _init_sets_ephemeral(cls: type) -> bool:
         init = klass.__dict__.get("__init__")
         # Kedro wraps every dataset's `__init__` (to record its arguments): read the original.
         code = getattr(inspect.unwrap(init), "__code__", None) if callable(init) else None
-        if code is not None and _EPHEMERAL_ATTR in code.co_names:
+        if code is not None and internals.EPHEMERAL_ATTR in code.co_names:
             return True
     return False
 
@@ -252,7 +251,7 @@ class CatalogTranslator:
                 nothing=issubclass(cls, DagsterNothingDataset),
                 partitioned=issubclass(cls, DagsterPartitionedDataset),
                 cached=issubclass(cls, CachedDataset),
-                single_process=bool(getattr(cls, _SINGLE_PROCESS_ATTR, False)),
+                single_process=internals.declares_single_process(cls),
                 instance_ephemeral=_init_sets_ephemeral(cls),
             )
         self._classes[type_value] = info
@@ -265,7 +264,7 @@ class CatalogTranslator:
         created here (e.g. it needs the real credentials), the class attribute stands.
         """
         try:
-            return bool(getattr(self._catalog.get(name), _EPHEMERAL_ATTR, False))
+            return internals.declares_ephemeral(self._catalog.get(name))
         except Exception as exc:  # the run's preflight reports a dataset that cannot be created
             logger.debug("Dataset '%s' not created at load (%s): treated as persisted", name, exc)
             return False
@@ -367,7 +366,7 @@ class CatalogTranslator:
             known is None
             and parts[0] == "kedro_datasets"
             and len(parts) > 2
-            and not _kedro_datasets_mention(parts[1], _SINGLE_PROCESS_ATTR)
+            and not _kedro_datasets_mention(parts[1], internals.SINGLE_PROCESS_ATTR)
         ):
             known = self._single_process[type_path] = False
         if known is None:
@@ -377,7 +376,7 @@ class CatalogTranslator:
                 logger.debug("Dataset type '%s' not imported at load: %s", type_path, exc)
                 known = False
             else:
-                known = bool(getattr(cls, _SINGLE_PROCESS_ATTR, False))
+                known = internals.declares_single_process(cls)
             self._single_process[type_path] = known
         return known
 

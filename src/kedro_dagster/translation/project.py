@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetSpec, Definitions, JobDefinition, LoggerDefinition
+from dagster import AssetSpec, Definitions, JobDefinition
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
+from kedro_dagster._dagster_internals import default_loggers
 from kedro_dagster.config import KedroDagsterConfig, load_config
 from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterConfigError, KedroDagsterError
@@ -52,12 +53,6 @@ _INVALID_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 def _group_name(name: str) -> str:
     return _INVALID_GROUP_CHARS.sub("_", name)
-
-
-def _default_loggers() -> dict[str, LoggerDefinition]:
-    from dagster._loggers import default_loggers
-
-    return dict(default_loggers())
 
 
 class KedroProjectTranslator:
@@ -173,7 +168,7 @@ class _Translation:
             executor = config.executor(job.executor or "in_process")
             assert executor is not None  # checked by the config loader
             job_loggers = (
-                {**_default_loggers(), **{n: logger_defs[n] for n in job.loggers}}
+                {**default_loggers(), **{n: logger_defs[n] for n in job.loggers}}
                 if job.loggers
                 else None
             )

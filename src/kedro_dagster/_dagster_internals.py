@@ -1,0 +1,33 @@
+"""Every private (``_``-prefixed) Dagster symbol kedro-dagster uses, behind one function each.
+
+The counterpart of :mod:`kedro_dagster._kedro_internals`: a Dagster upgrade that moves or
+changes one of them fails ``tests/test_dagster_internals.py`` first, with the function's name.
+Dagster is imported lazily, inside each function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["default_loggers", "is_valid_cron_string", "pickled_filesystem_io_manager"]
+
+
+def default_loggers() -> dict[str, Any]:
+    """Dagster's default loggers by name (``console``), as every job gets them."""
+    from dagster._loggers import default_loggers as dagster_default_loggers
+
+    return dict(dagster_default_loggers())
+
+
+def is_valid_cron_string(text: str) -> bool:
+    """Whether Dagster accepts ``text`` as a schedule's cron string."""
+    from dagster._utils.schedules import is_valid_cron_string as dagster_is_valid_cron_string
+
+    return bool(dagster_is_valid_cron_string(text))
+
+
+def pickled_filesystem_io_manager(base_dir: str) -> Any:
+    """Dagster's pickling filesystem IO manager: ``<base_dir>/<run_id>/<step>/<output>``."""
+    from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
+
+    return PickledObjectFilesystemIOManager(base_dir=base_dir)
