@@ -47,6 +47,32 @@ print("SENSOR_EVALUATED")
 """
 
 
+# Re-executes a failed run from failure, as the UI's "Re-execute from failure" does
+# (argv: the failed run id, the job, the project package); prints the new run's id and success.
+REEXECUTION_SCRIPT = """
+import os
+import sys
+
+from dagster import DagsterInstance, ReexecutionOptions, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+repository = ReconstructableRepository.for_module(
+    sys.argv[3] + ".definitions", "defs", working_directory=os.getcwd()
+)
+job = repository.get_reconstructable_job(sys.argv[2])
+with DagsterInstance.get() as instance:
+    options = ReexecutionOptions.from_failure(sys.argv[1], instance)
+    result = execute_job(job, instance=instance, reexecution_options=options)
+    print("REEXECUTION", result.run_id, result.success)
+"""
+
+#: The executors the parity tests run jobs under, as `dagster.yml` declares them.
+EXECUTORS = {
+    "in_process": {"sequential": {"in_process": {}}},
+    "multiprocess": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+}
+
+
 def copy_project(src: Path, dest: Path) -> Path:
     """Copy a Kedro project without generated outputs (raw inputs kept)."""
     shutil.copytree(src, dest, ignore=_OUTPUT_IGNORE)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conftest import (
+    EXECUTORS,
     KEDRO,
     dagster_launch,
     kedro_run,
@@ -24,11 +25,6 @@ from conftest import (
     write_dagster_yml,
 )
 from kedro_factory import describe, make_project, translate
-
-EXECUTORS = {
-    "in_process": {"sequential": {"in_process": {}}},
-    "multiprocess": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
-}
 
 DATASETS_PY = '''
 from kedro.io import AbstractDataset, DatasetError

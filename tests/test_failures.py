@@ -19,6 +19,7 @@ import pytest
 from conftest import (
     FAILURE_SENSOR_SCRIPT,
     KEDRO,
+    REEXECUTION_SCRIPT,
     kedro_run,
     persisted_outputs,
     run,
@@ -297,23 +298,6 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
 
 # ------------------------------------------------------------- re-execution from failure
 
-REEXECUTE = """
-import os
-import sys
-
-from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
-from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-repository = ReconstructableRepository.for_module(
-    sys.argv[3] + ".definitions", "defs", working_directory=os.getcwd()
-)
-job = repository.get_reconstructable_job(sys.argv[2])
-with DagsterInstance.get() as instance:
-    options = ReexecutionOptions.from_failure(sys.argv[1], instance)
-    result = execute_job(job, instance=instance, reexecution_options=options)
-    print("REEXECUTION", result.run_id, result.success)
-"""
-
 
 def test_generated_in_process_job_reexecutes_from_failure(tmp_path: Path) -> None:
     expected_project = _project(tmp_path / "k", "reexec")
@@ -329,7 +313,7 @@ def test_generated_in_process_job_reexecutes_from_failure(tmp_path: Path) -> Non
 
     (project / "FAIL").unlink()
     result = run(
-        [sys.executable, "-c", REEXECUTE, first.run_id, "__default__", "reexec"],
+        [sys.executable, "-c", REEXECUTION_SCRIPT, first.run_id, "__default__", "reexec"],
         cwd=project,
         env=subprocess_env(home, PYTHONPATH=str(project / "src"), HOOK_LOG=str(log)),
     )

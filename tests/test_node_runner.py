@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (
+    EXECUTORS,
     KEDRO,
     persisted_outputs,
     run,
@@ -21,11 +22,6 @@ from conftest import (
     write_dagster_yml,
 )
 from kedro_factory import make_project
-
-EXECUTORS = {
-    "in_process": {"sequential": {"in_process": {}}},
-    "multiprocess": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
-}
 
 
 def _twin(project: Path, dest: Path) -> Path:

@@ -19,6 +19,7 @@ import pytest
 from conftest import (
     EXAMPLE,
     KEDRO,
+    REEXECUTION_SCRIPT,
     copy_project,
     dagster_launch,
     kedro_run,
@@ -439,23 +440,6 @@ _GUARD = """    from pathlib import Path as _Path
         raise RuntimeError("planned failure")
 """
 
-_REEXECUTE = """
-import os
-import sys
-
-from dagster import DagsterInstance, ReexecutionOptions, execute_job
-from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-repository = ReconstructableRepository.for_module(
-    "spaceflights.definitions", "defs", working_directory=os.getcwd()
-)
-job = repository.get_reconstructable_job(sys.argv[2])
-with DagsterInstance.get() as instance:
-    options = ReexecutionOptions.from_failure(sys.argv[1], instance)
-    result = execute_job(job, instance=instance, reexecution_options=options)
-    print("REEXECUTION", result.run_id, result.success)
-"""
-
 
 def install_failure(project: Path) -> None:
     """`evaluate_model` raises while <project>/FAIL_ONCE exists."""
@@ -522,7 +506,7 @@ def test_reexecution_from_failure_multiprocess(example_copy: Any, tmp_path: Path
     marker.unlink()
     src = project / "src"
     result = run(
-        [sys.executable, "-c", _REEXECUTE, first.run_id, "__default__"],
+        [sys.executable, "-c", REEXECUTION_SCRIPT, first.run_id, "__default__", "spaceflights"],
         cwd=project,
         env=subprocess_env(home, PYTHONPATH=str(src)),
     )
