@@ -15,6 +15,7 @@ from typing import Any
 from kedro.io.core import DatasetError
 
 from kedro_dagster import _kedro_internals as internals
+from kedro_dagster.runtime.metrics import metrics_enabled, metrics_metadata
 from kedro_dagster.runtime.redaction import Redactor
 
 __all__ = ["DatasetIO", "Streamed"]
@@ -190,10 +191,12 @@ class DatasetIO:
         path = internals.partition_path(dataset, key)
         if path is not None:
             metadata["path"] = path
+        if metrics_enabled(dataset):
+            metadata.update(metrics_metadata(data[key], metadata))
         return self.redactor.redact_metadata(metadata)
 
     def metadata(self, name: str, obj: Any, streamed: bool = False) -> dict[str, Any]:
-        """Materialization metadata a Dagster user expects: path, version, table shape, MLflow run.
+        """Materialization metadata: path, version, table shape, metrics, MLflow run.
 
         String values are redacted (a path or URL may hold a credential). A streamed output
         has no shape: ``obj`` is its last chunk only.
@@ -218,6 +221,8 @@ class DatasetIO:
                 metadata.update(_shape(obj))
             if self._extra_metadata is not None:
                 metadata.update(self._extra_metadata())
+            if not streamed and dataset is not None and metrics_enabled(dataset):
+                metadata.update(metrics_metadata(obj, metadata))
         except Exception as exc:  # informative only: the data is saved, the step must not fail
             logger.debug("Metadata of dataset '%s' incomplete: %r", name, exc)
         return self.redactor.redact_metadata(metadata)
