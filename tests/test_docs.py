@@ -26,12 +26,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 import yaml
 
 from conftest import BIN, REPO
@@ -200,7 +200,8 @@ def _check_dagster_yml(data: dict[str, Any]) -> None:
     pipelines = {"__default__"} | {
         job["pipeline"]["pipeline_name"]
         for job in (data.get("jobs") or {}).values()
-        if isinstance(job, dict) and isinstance(job.get("pipeline"), dict)
+        if isinstance(job, dict)
+        and isinstance(job.get("pipeline"), dict)
         and "pipeline_name" in job["pipeline"]
     }
     config = validate_config(
@@ -261,7 +262,7 @@ def test_yaml_snippet(snippet: Snippet, tmp_path: Path, monkeypatch: pytest.Monk
         _check_yaml(snippet, tmp_path)
         return
     invalid = Snippet(snippet.file, snippet.line, snippet.lang, snippet.code, None, "")
-    with pytest.raises(Exception):  # noqa: B017, PT011 (YAML, pydantic, Kedro or our error)
+    with pytest.raises(Exception):  # noqa: B017 (YAML, pydantic, Kedro or our error)
         _check_yaml(invalid, tmp_path)
 
 

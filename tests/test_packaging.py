@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 import kedro_dagster
 from conftest import REPO
