@@ -7,9 +7,14 @@ plugin's commands) does not import Dagster.
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+try:  # one source of truth: pyproject.toml's version, as installed
+    __version__ = _distribution_version("kedro-dagster")
+except PackageNotFoundError:  # pragma: no cover (a source tree that is not installed)
+    __version__ = "0+unknown"
 
 _EXPORTS: dict[str, str] = {
     "KedroProjectTranslator": "kedro_dagster.translation",
