@@ -29,6 +29,7 @@ from conftest import (
     copy_project,
     dagster_launch,
     kedro_run,
+    missing_service,
     persisted_outputs,
     subprocess_env,
     write_dagster_yml,
@@ -229,7 +230,7 @@ def redis_url() -> str:
         )
         if not _redis_up():
             if shutil.which("redis-server") is None:
-                pytest.skip(
+                missing_service(
                     "redis-server is not installed and scripts/services could not install "
                     f"it:\n{result.stderr[-2000:]}"
                 )

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_project, dagster_launch, materialized_assets, runs_in
+from conftest import (
+    REPO,
+    copy_project,
+    dagster_launch,
+    materialized_assets,
+    missing_service,
+    runs_in,
+)
 
 DB_NAME = "dagster_kedro_test"
 
@@ -71,14 +78,14 @@ def postgres() -> Iterator[dict[str, object]]:
         subprocess.run(["bash", str(REPO / "scripts" / "services")], timeout=600, check=False)
         bindir = _pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed and scripts/services could not install it")
+        missing_service("PostgreSQL is not installed and scripts/services could not install it")
     if os.geteuid() == 0:
         try:
             import pwd
 
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run PostgreSQL")
+            missing_service("running as root and there is no 'postgres' user to run PostgreSQL")
 
     root = Path(tempfile.mkdtemp(prefix="kedro-dagster-pg-"))
     root.chmod(0o755)
