@@ -93,5 +93,9 @@ class OpNames:
 
     def __call__(self, node: Node) -> str:
         """The op name of ``node`` (a node of no registered pipeline: its mapped Kedro name)."""
-        name = self._names.get(node.name)
-        return name if name is not None else format_node_name(node.name)
+        return self.of_name(node.name)
+
+    def of_name(self, name: str) -> str:
+        """The op name of the node called ``name`` in Kedro (another name: mapped as one)."""
+        op = self._names.get(name)
+        return op if op is not None else format_node_name(name)

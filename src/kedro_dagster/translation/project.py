@@ -177,7 +177,7 @@ class _Translation:
                 job_name,
                 job,
                 job_pipelines[job_name],
-                executor_def=self.executors.create(executor),
+                executor_def=self.executors.create(executor, op_names.of_name),
                 memory_io_manager=memory_io_manager(
                     executor.in_process, config.intermediate_storage
                 ),
