@@ -244,6 +244,19 @@ def test_k8s_per_step_config_uses_op_names() -> None:
     assert config["max_concurrent"] == 8
 
 
+def test_k8s_per_step_config_of_an_unnamed_node_uses_its_op_name() -> None:
+    """An unnamed node's op is named after its function: its Kedro name maps to that op."""
+    from kedro.pipeline import Pipeline, node
+
+    from kedro_dagster.translation.names import OpNames
+
+    unnamed = node(sorted, "a", "b", namespace="data_science")
+    op_names = OpNames({"__default__": Pipeline([unnamed])})
+    raw = {"k8s_job_executor": {"per_step_k8s_config": {unnamed.name: {}}}}
+    config = executor_config(_options(raw), op_name=op_names.of_name)
+    assert list(config["per_step_k8s_config"]) == ["data_science__sorted"]
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [

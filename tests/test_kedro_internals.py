@@ -158,3 +158,17 @@ def test_dataset_attributes_kedro_declares() -> None:
     assert internals.declares_ephemeral(CachedDataset(dataset=MemoryDataset()))  # yet it saves
     assert internals.declares_single_process(CachedDataset)
     assert not internals.declares_single_process(MemoryDataset)
+
+
+def test_node_given_name() -> None:
+    from kedro.pipeline import node
+
+    def create_confusion_matrix(x: Any) -> Any:
+        return x
+
+    named = node(create_confusion_matrix, "a", "b", name="confusion", namespace="ns")
+    unnamed = node(create_confusion_matrix, "a", "b", namespace="ns")
+    assert internals.node_given_name(named) == "confusion"
+    assert internals.node_given_name(unnamed) is None
+    # Kedro's own name of an unnamed node: the function name and a hash suffix.
+    assert unnamed.name.startswith("ns.create_confusion_matrix__")

@@ -137,7 +137,7 @@ def test_fanned_out_job_matches_kedro_run(tmp_path: Path, dagster_home: Path) ->
     init(project)
     graph = job_graph(project)
     upstream = graph["upstream"]
-    start = "__default____before_pipeline_run"
+    start = "before_pipeline_run"
     # One op per partition key, named with the key made valid for Dagster.
     assert upstream["scale__10_csv"] == [start]
     assert upstream["flag__20_csv"] == ["scale__20_csv"]
@@ -473,7 +473,7 @@ def register_pipelines():
         "2023-01-03.csv",
     ]
     assert graph["partitions"]["ns__partitioned_dataset"] == ["1.csv", "2.csv", "3.csv"]
-    assert graph["upstream"]["copy__2_csv"] == ["__default____before_pipeline_run"]
+    assert graph["upstream"]["copy__2_csv"] == ["before_pipeline_run"]
     # A fan-in writing only an ordering edge: one op.
     assert "touch" in graph["upstream"]
 

@@ -208,8 +208,8 @@ def test_bad_datasets_fail_the_first_step_before_any_node(tmp_path: Path) -> Non
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "FAILURE"
     failures = _step_failures(home, dagster_run.run_id)
-    assert set(failures) == {"__default____before_pipeline_run"}, failures
-    message = failures["__default____before_pipeline_run"]
+    assert set(failures) == {"before_pipeline_run"}, failures
+    message = failures["before_pipeline_run"]
     for part in [
         "Job '__default__' stopped before its first node (2 problems)",
         "dataset 'summary' cannot be created: Dataset 'ParquettDataset' not found in 'pandas'",

@@ -524,7 +524,7 @@ def test_reexecution_from_failure_multiprocess(example_copy: Any, tmp_path: Path
     assert second_ok == {
         evaluate,
         "data_science__create_model_report_node",
-        "__default____after_pipeline_run",
+        "after_pipeline_run",
     }
     assert not second_ok & first_ok
     # The failed step read y_test, a MemoryDataset, from the first run's storage.

@@ -24,6 +24,7 @@ __all__ = [
     "declares_ephemeral",
     "declares_single_process",
     "make_catalog",
+    "node_given_name",
     "null_hook_manager",
     "partition_path",
     "project_package_name",
@@ -134,3 +135,12 @@ def partition_path(dataset: Any, key: str) -> str | None:
     """The file path of partition ``key`` of a partitioned dataset (``_partition_to_path``)."""
     to_path = getattr(dataset, "_partition_to_path", None)
     return str(to_path(key)) if callable(to_path) else None
+
+
+def node_given_name(node: Any) -> str | None:
+    """The name given to ``node(..., name=...)`` (``Node._name``), ``None`` when unnamed.
+
+    Kedro names an unnamed node ``<function>__<8 hex>`` (``Node._set_unique_name``).
+    """
+    name = node._name
+    return None if name is None else str(name)

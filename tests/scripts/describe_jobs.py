@@ -31,7 +31,7 @@ for name, job in jobs.items():
     ops = sorted(
         n.name
         for n in job.graph.nodes
-        if not n.name.endswith(("_before_pipeline_run", "_after_pipeline_run"))
+        if n.name not in ("before_pipeline_run", "after_pipeline_run")
     )
     for n in job.graph.nodes:
         definitions_by_op.setdefault(n.name, set()).add(id(n.definition))

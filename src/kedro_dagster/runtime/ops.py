@@ -308,8 +308,25 @@ class AssetNodeCompute(NodeCompute):
             run.end_tracking_step(failed=not done)
 
 
-class StartCompute:
-    """Start op of a job: ``before_pipeline_run``, once per run.
+class _JobPipelines:
+    """Body shared by one op of every job: it finds the job's pipeline by the run's job name.
+
+    Parameters
+    ----------
+    pipelines : Mapping of str to Pipeline
+        Each job's filtered pipeline, by job name (filled while the jobs are built).
+    """
+
+    def __init__(self, pipelines: Mapping[str, Pipeline]) -> None:
+        self.pipelines = pipelines
+
+    def pipeline(self, context: Any) -> Pipeline:
+        """The pipeline of the job ``context`` runs in."""
+        return self.pipelines[context.job_name]
+
+
+class StartCompute(_JobPipelines):
+    """Start op of every job: ``before_pipeline_run``, once per run.
 
     The context and catalog hooks fired when its process was prepared (see the
     ``kedro_run`` resource), as they do in every process running steps of the run.
@@ -317,9 +334,6 @@ class StartCompute:
     It also constructs every dataset of the job (the preflight), so a wrong dataset ``type``
     or a missing constructor argument fails the run before any node computes.
     """
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
@@ -329,13 +343,14 @@ class StartCompute:
 
     def _start(self, context: Any, run: Any) -> None:
         run.prepare_process()  # done by the resource already: a no-op
+        pipeline = self.pipeline(context)
         # Every dataset of the job is created (not loaded) now, once the catalog hooks have
         # run and before `before_pipeline_run`: a bad catalog entry stops the run here.
         _preflight(
-            run, self.pipeline.datasets(), f"Job '{context.job_name}' stopped before its first node"
+            run, pipeline.datasets(), f"Job '{context.job_name}' stopped before its first node"
         )
         run.hooks.before_pipeline_run(
-            run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
+            run_params=run.run_params, pipeline=pipeline, catalog=run.catalog
         )
         run.pipeline_started(context.log)
 
@@ -351,20 +366,18 @@ def run_result(catalog: Any, pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-class EndCompute:
-    """End op of a job, after every node op: the ``after_pipeline_run`` hook."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
+class EndCompute(_JobPipelines):
+    """End op of every job, after every node op: the ``after_pipeline_run`` hook."""
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
         run = _run_resource(context)
         run.join_tracking()
+        pipeline = self.pipeline(context)
         run.hooks.after_pipeline_run(
             run_params=run.run_params,
-            run_result=run_result(run.catalog, self.pipeline),
-            pipeline=self.pipeline,
+            run_result=run_result(run.catalog, pipeline),
+            pipeline=pipeline,
             catalog=run.catalog,
         )
         yield from ()

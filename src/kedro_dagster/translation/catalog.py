@@ -29,6 +29,7 @@ from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.runtime.redaction import Redactor
+from kedro_dagster.translation.names import code
 from kedro_dagster.utils import format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
@@ -461,5 +462,5 @@ class CatalogTranslator:
     def io_manager(self, spec: DatasetSpec) -> IOManagerDefinition:
         """The IO manager loading and saving ``spec`` through its Kedro dataset."""
         return KedroDatasetIOManager.definition(
-            spec.name, spec.asset_name, f"Kedro dataset '{spec.name}' ({spec.type})"
+            spec.name, spec.asset_name, f"Kedro dataset {code(spec.name)} ({code(spec.type)})"
         )

@@ -169,9 +169,9 @@ def _k8s_job(options: K8sJobExecutorOptions | CeleryK8sJobExecutorOptions) -> di
     for key in _CELERY_KEYS:
         config.pop(key, None)
     if options.per_step_k8s_config is not None:
-        # Steps are ops: Kedro node names are accepted and mapped to op names.
+        # By Kedro node name here: `executor_config` maps them to op names.
         config["per_step_k8s_config"] = {
-            format_node_name(step): step_config.model_dump(exclude_none=True)
+            step: step_config.model_dump(exclude_none=True)
             for step, step_config in options.per_step_k8s_config.items()
         }
     return config
@@ -203,7 +203,11 @@ _EXECUTORS: dict[type[BaseExecutorOptions], tuple[str, str, Callable[[Any, list[
 _CORE = {"in_process_executor": in_process_executor, "multiprocess_executor": multiprocess_executor}
 
 
-def executor_config(options: BaseExecutorOptions, preload: list[str] | None = None) -> Any:
+def executor_config(
+    options: BaseExecutorOptions,
+    preload: list[str] | None = None,
+    op_name: Callable[[str], str] = format_node_name,
+) -> Any:
     """The config of Dagster's executor for ``options`` (what ``.configured`` receives).
 
     Parameters
@@ -212,13 +216,20 @@ def executor_config(options: BaseExecutorOptions, preload: list[str] | None = No
         One executor kind's options.
     preload : list of str, optional
         Modules the multiprocess forkserver imports when ``preload_modules`` is unset.
+    op_name : Callable, optional
+        The op name of a Kedro node name (or of an op name), for per-step settings.
 
     Returns
     -------
     dict
     """
     _module, _name, build = _EXECUTORS[type(options)]
-    return build(options, preload or [])
+    config = build(options, preload or [])
+    steps = config.get("per_step_k8s_config") if isinstance(config, dict) else None
+    if steps:
+        # Steps are ops: Kedro node names are accepted and mapped to op names.
+        config["per_step_k8s_config"] = {op_name(step): value for step, value in steps.items()}
+    return config
 
 
 def dagster_executor(options: BaseExecutorOptions) -> ExecutorDefinition:
@@ -250,13 +261,17 @@ class ExecutorCreator:
         if package_name:
             self._preload += [f"{package_name}.settings", f"{package_name}.pipeline_registry"]
 
-    def create(self, options: BaseExecutorOptions) -> ExecutorDefinition:
+    def create(
+        self, options: BaseExecutorOptions, op_name: Callable[[str], str] = format_node_name
+    ) -> ExecutorDefinition:
         """The Dagster executor definition for ``options``.
 
         Parameters
         ----------
         options : BaseExecutorOptions
             One executor kind's options.
+        op_name : Callable, optional
+            The op name of a Kedro node name, for per-step settings (one per translation).
 
         Returns
         -------
@@ -271,7 +286,7 @@ class ExecutorCreator:
         cached = self._cache.get(key)
         if cached is None:
             executor_def = dagster_executor(options)
-            cached = executor_def.configured(executor_config(options, self._preload))
+            cached = executor_def.configured(executor_config(options, self._preload, op_name))
             self._cache[key] = cached
         return cached
 

@@ -55,6 +55,6 @@ def pipeline_error_sensor(
         name=PIPELINE_ERROR_SENSOR,
         monitored_jobs=list(jobs),
         default_status=DefaultSensorStatus.RUNNING,
-        description="Calls the Kedro hook on_pipeline_error with the failed node's exception, "
+        description="Calls the Kedro hook `on_pipeline_error` with the failed node's exception, "
         "for failed runs that did not call it themselves.",
     )(body)

@@ -141,7 +141,7 @@ class LoggerCreator:
                 return _configure_logger(python_name, config)
 
         return LoggerDefinition(
-            logger_fn=build, description=f"kedro-dagster logger '{name}' ({options.log_level})"
+            logger_fn=build, description=f"kedro-dagster logger `{name}` ({options.log_level})"
         )
 
     @staticmethod

@@ -41,6 +41,7 @@ from kedro_dagster.translation.catalog import (
     io_manager_key,
     strip_transcoding,
 )
+from kedro_dagster.translation.names import code, node_label
 from kedro_dagster.translation.partitions import PartitionPlanner, partition_op_suffixes
 from kedro_dagster.utils import format_node_name
 
@@ -94,6 +95,9 @@ class NodeTranslator:
         Default asset group of a node (its pipeline), by node name.
     partitions : PartitionPlanner
         Which nodes fan out over partition keys.
+    op_names : Callable, optional
+        The op name of a node (see :class:`~kedro_dagster.translation.names.OpNames`);
+        its Kedro name mapped by ``format_node_name`` by default.
     """
 
     def __init__(
@@ -102,7 +106,9 @@ class NodeTranslator:
         producers: Mapping[str, Node],
         group_of_node: Callable[[str], str | None],
         partitions: PartitionPlanner,
+        op_names: Callable[[Node], str] | None = None,
     ) -> None:
+        self._op_names = op_names
         self._catalog = catalog
         self._producers = producers
         self._group_of_node = group_of_node
@@ -112,6 +118,8 @@ class NodeTranslator:
 
     def op_name(self, node: Node) -> str:
         """The Dagster op name of ``node``."""
+        if self._op_names is not None:
+            return self._op_names(node)
         return format_node_name(node.name)
 
     def _dataset_inputs(self, node: Node) -> list[str]:
@@ -157,11 +165,11 @@ class NodeTranslator:
         for arg, name in input_args.items():
             spec = catalog.dataset(name)
             if name in direct:
-                ins[arg] = In(Nothing, description=f"Kedro dataset '{name}' (read by the op)")
+                ins[arg] = In(Nothing, description=f"Kedro dataset {code(name)} (read by the op)")
                 continue
             ins[arg] = In(
                 input_manager_key=None if spec.ephemeral else io_manager_key(name),
-                description=f"Kedro dataset '{name}'",
+                description=f"Kedro dataset {code(name)}",
                 metadata={DATASET_METADATA_KEY: name},
             )
         ins[START_INPUT] = In(Nothing)
@@ -169,11 +177,13 @@ class NodeTranslator:
         for arg, name in output_args.items():
             spec = catalog.dataset(name)
             if name in direct:
-                outs[arg] = Out(Nothing, description=f"Kedro dataset '{name}' (saved by the op)")
+                outs[arg] = Out(
+                    Nothing, description=f"Kedro dataset {code(name)} (saved by the op)"
+                )
                 continue
             outs[arg] = Out(
                 io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
-                description=f"Kedro dataset '{name}'",
+                description=f"Kedro dataset {code(name)}",
                 metadata={DATASET_METADATA_KEY: name},
             )
         outs[DONE_OUTPUT] = Out(Nothing)
@@ -181,10 +191,10 @@ class NodeTranslator:
             node, input_args, {name: arg for arg, name in output_args.items()}, direct, selection
         )
         tags = self._op_tags(node)
-        description = f"Kedro node '{node.name}'"
+        description = f"Kedro node {node_label(node)}"
         if selection is not None:
             tags[f"{METADATA_PREFIX}/partition"] = selection.key
-            description += f", partition '{selection.key}'"
+            description += f", partition {code(selection.key)}"
         # OpDefinition with a plain compute function: no signature inspection or docstring
         # parsing per op, which the @op decorator would pay for every node at every load.
         return OpDefinition(
@@ -298,7 +308,7 @@ class NodeTranslator:
             outs=outs,
             required_resource_keys={KEDRO_RUN_RESOURCE},
             tags=self._op_tags(node),
-            description=f"Kedro node '{node.name}'",
+            description=f"Kedro node {node_label(node)}",
         )
         return AssetsDefinition.from_op(
             op_def,

@@ -51,6 +51,7 @@ from kedro_dagster.translation.catalog import (
 )
 from kedro_dagster.translation.hooks import pipeline_error_hook
 from kedro_dagster.translation.loggers import LoggerCreator
+from kedro_dagster.translation.names import AFTER_PIPELINE_RUN_OP, BEFORE_PIPELINE_RUN_OP, code
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
 from kedro_dagster.translation.partitions import upstream_producers
@@ -199,6 +200,25 @@ class PipelineTranslator:
         self._parameters = parameters
         self._catalog = catalog
         self._nodes = nodes
+        # One start and one end op for every job (Dagster refuses two op definitions of one
+        # name): their bodies find the job's pipeline by the run's job name.
+        self._pipeline_of_job: dict[str, Pipeline] = {}
+        self._start_op = OpDefinition(
+            compute_fn=StartCompute(self._pipeline_of_job),
+            name=BEFORE_PIPELINE_RUN_OP,
+            outs={START_OUTPUT: Out(Nothing)},
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            description="Kedro hooks before the first node: `after_context_created`, "
+            "`after_catalog_created`, `before_pipeline_run`.",
+        )
+        self._end_op = OpDefinition(
+            compute_fn=EndCompute(self._pipeline_of_job),
+            name=AFTER_PIPELINE_RUN_OP,
+            ins={_END_INPUT: In(Nothing)},
+            outs={},
+            required_resource_keys={KEDRO_RUN_RESOURCE},
+            description="Kedro hook after every node: `after_pipeline_run`.",
+        )
 
     def check_memory_inputs(self, job_name: str, pipeline: Pipeline) -> None:
         """Refuse a job whose nodes read a MemoryDataset no node of the job writes."""
@@ -317,8 +337,8 @@ class PipelineTranslator:
         """
         self.check_memory_inputs(job_name, pipeline)
         nodes = pipeline.nodes
-        start_name = f"{job_name}__before_pipeline_run"
-        end_name = f"{job_name}__after_pipeline_run"
+        self._pipeline_of_job[job_name] = pipeline
+        start_name, end_name = self._start_op.name, self._end_op.name
 
         # Producer op and output of each dataset, by partition key (None: not fanned out).
         produced: dict[str, dict[str | None, tuple[str, str]]] = {}
@@ -357,23 +377,6 @@ class PipelineTranslator:
             )
         }
 
-        start_op = OpDefinition(
-            compute_fn=StartCompute(pipeline),
-            name=start_name,
-            outs={START_OUTPUT: Out(Nothing)},
-            required_resource_keys={KEDRO_RUN_RESOURCE},
-            description="Kedro hooks before the first node: after_context_created, "
-            "after_catalog_created, before_pipeline_run.",
-        )
-        end_op = OpDefinition(
-            compute_fn=EndCompute(pipeline),
-            name=end_name,
-            ins={_END_INPUT: In(Nothing)},
-            outs={},
-            required_resource_keys={KEDRO_RUN_RESOURCE},
-            description="Kedro hook after every node: after_pipeline_run.",
-        )
-
         used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
         params = self.job_parameters(pipeline)
         self._job_parameters[job_name] = params
@@ -384,9 +387,10 @@ class PipelineTranslator:
         }
         graph = GraphDefinition(
             name=job_name,
-            node_defs=[start_op, *op_defs, end_op],
+            node_defs=[self._start_op, *op_defs, self._end_op],
             dependencies=dependencies,
-            description=options.description or f"Kedro pipeline '{options.pipeline.pipeline_name}'",
+            description=options.description
+            or f"Kedro pipeline {code(options.pipeline.pipeline_name)}",
         )
         return graph.to_job(
             resource_defs={

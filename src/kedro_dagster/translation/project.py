@@ -25,6 +25,7 @@ from kedro_dagster.translation.catalog import CatalogTranslator, io_manager_key,
 from kedro_dagster.translation.executors import ExecutorCreator
 from kedro_dagster.translation.hooks import pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
+from kedro_dagster.translation.names import HOOK_OPS, OpNames
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import used_parameters
 from kedro_dagster.translation.partitions import PartitionPlanner
@@ -41,7 +42,6 @@ from kedro_dagster.translation.preflight import (
     construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
-from kedro_dagster.utils import format_node_name
 
 __all__ = ["KedroProjectTranslator"]
 
@@ -141,10 +141,11 @@ class _Translation:
         if mode != "off":
             check_single_process(self._multi_process_jobs(job_pipelines), self.catalog, config_file)
         producers = self._producers(deployed, pipelines.get(_DEFAULT_PIPELINE))
-        self._check_name_clashes(deployed)
+        op_names = OpNames(pipelines)
+        self._check_name_clashes(deployed, op_names)
         groups = self._node_groups(pipelines, deployed)
         partitions = PartitionPlanner(self.catalog, lambda: self._known_datasets(pipelines))
-        nodes = NodeTranslator(self.catalog, producers, groups.get, partitions)
+        nodes = NodeTranslator(self.catalog, producers, groups.get, partitions, op_names)
         pipeline_translator = PipelineTranslator(
             project_path=project.project_path,
             env=project.env,
@@ -176,7 +177,7 @@ class _Translation:
                 job_name,
                 job,
                 job_pipelines[job_name],
-                executor_def=self.executors.create(executor),
+                executor_def=self.executors.create(executor, op_names.of_name),
                 memory_io_manager=memory_io_manager(
                     executor.in_process, config.intermediate_storage
                 ),
@@ -290,15 +291,23 @@ class _Translation:
                     producers[key] = node
         return producers
 
-    def _check_name_clashes(self, deployed: Mapping[str, Node]) -> None:
+    def _check_name_clashes(self, deployed: Mapping[str, Node], op_name: OpNames) -> None:
         """Two Kedro names mapping to one Dagster name are an error naming both."""
         op_names: dict[str, str] = {}
-        for name in deployed:
-            other = op_names.setdefault(format_node_name(name), name)
+        registry = f"'{self.project.package_name}.pipeline_registry'"
+        for name, node in deployed.items():
+            op = op_name(node)
+            if op in HOOK_OPS:
+                raise KedroDagsterConfigError(
+                    f"Node '{name}' (registered in {registry}) maps to the Dagster op name "
+                    f"'{op}', the name of the op calling Kedro's {op} hooks in every job. "
+                    "Rename the node (`node(..., name=...)`).",
+                )
+            other = op_names.setdefault(op, name)
             if other != name:
                 raise KedroDagsterConfigError(
                     f"Nodes '{other}' and '{name}' both map to the Dagster op name "
-                    f"'{format_node_name(name)}'. Rename one of them.",
+                    f"'{op}'. Rename one of them.",
                 )
         assets: dict[str, str] = {}
         for name in self._all_datasets(deployed):
@@ -360,9 +369,14 @@ class _Translation:
         producers: Mapping[str, Node],
         groups: Mapping[str, str],
     ) -> list[AssetSpec]:
-        """Persisted datasets read but never written by the deployed nodes."""
+        """Persisted datasets read but never written by the deployed nodes.
+
+        Without a ``group_name`` in its metadata, a dataset read by several pipelines is in
+        the group of its first reader in topological order, as ``kedro run`` would run them
+        (not of whichever job happens to be declared first).
+        """
         specs: dict[str, AssetSpec] = {}
-        for node in deployed.values():
+        for node in _topological(deployed):
             for name in node.inputs:
                 if is_parameter(name) or strip_transcoding(name) in producers:
                     continue
@@ -373,3 +387,17 @@ class _Translation:
                     name, group_name=groups.get(node.name)
                 )
         return list(specs.values())
+
+
+def _topological(deployed: Mapping[str, Node]) -> list[Node]:
+    """The deployed nodes in the order Kedro's runner would run them all in one pipeline.
+
+    Registered pipelines may write one dataset from different nodes, which no single Kedro
+    pipeline accepts: the jobs' order is kept then.
+    """
+    from kedro.pipeline.pipeline import CircularDependencyError, OutputNotUniqueError
+
+    try:
+        return Pipeline(list(deployed.values())).nodes
+    except (OutputNotUniqueError, CircularDependencyError, ValueError):
+        return list(deployed.values())
