@@ -8,9 +8,20 @@ from typing import Any
 from dagster import Any as AnyType
 from dagster import Field, Permissive, Shape
 
-__all__ = ["config_field", "has_parameter", "used_parameters"]
+from kedro_dagster.translation.names import code
+
+__all__ = [
+    "PARAMS_CONFIG_PATH",
+    "config_field",
+    "has_parameter",
+    "parameters_note",
+    "used_parameters",
+]
 
 _SCALARS: tuple[type, ...] = (bool, int, float, str)
+
+#: Where a job's parameters sit in its run config: one block per job, one value per parameter.
+PARAMS_CONFIG_PATH = "resources.kedro_run.config.params"
 
 
 def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
@@ -28,6 +39,25 @@ def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
 def has_parameter(parameters: Mapping[str, Any], dotted: str) -> bool:
     """Whether ``params:<dotted>`` names a parameter (``a.b.c`` walks nested mappings)."""
     return _lookup(parameters, dotted)[0]
+
+
+def parameters_note(inputs: Iterable[str]) -> str:
+    """Markdown naming the parameters a node reads, for its op's description ("" if none).
+
+    Parameters
+    ----------
+    inputs : Iterable of str
+        The node's inputs (``params:a.b`` and ``parameters`` are parameters).
+
+    Returns
+    -------
+    str
+    """
+    names = [name for name in inputs if name == "parameters" or name.startswith("params:")]
+    if not names:
+        return ""
+    listed = ", ".join(code(name) for name in names)
+    return f"Parameters: {listed} (edit them in the run config at {code(PARAMS_CONFIG_PATH)})."
 
 
 def _insert(tree: dict[str, Any], path: list[str], value: Any) -> None:
