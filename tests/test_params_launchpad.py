@@ -56,6 +56,11 @@ mutation($params: ExecutionParams!) {
   }
 }
 """
+ASSET_OP = """
+query($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) { op { name description } }
+}
+"""
 STATUS = """
 query($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { status } } }
 """
@@ -117,6 +122,9 @@ def test_launchpad_scaffolds_parameter_values_and_runs_an_edit(tmp_path: Path) -
         )
         assert "`params:report_precision`" in descriptions["reporting__summarise_companies_node"]
         assert "Parameters" not in descriptions["data_science__predict_node"]
+        keys = [{"path": ["data_science__regressor"]}]
+        (asset,) = graphql(url, ASSET_OP, {"keys": keys})["assetNodes"]
+        assert "Parameters: `params:data_science.model_options`" in asset["op"]["description"]
 
         # 3. A mistyped key is refused, naming the key and where it is.
         wrong = copy.deepcopy(scaffolds["__default__"])
