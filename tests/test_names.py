@@ -153,7 +153,11 @@ def test_unnamed_nodes_are_named_after_their_function_unless_ambiguous(tmp_path:
     names = set(ops) - {"before_pipeline_run", "after_pipeline_run"}
     # Alone: the function's name (namespace kept), described as Kedro prints the node.
     assert "make_table" in names
-    assert ops["make_table"] == "Kedro node `make_table([raw;params:factor]) -> [table]`"
+    assert ops["make_table"] == (
+        "Kedro node `make_table([raw;params:factor]) -> [table]`\n\n"
+        "Parameters: `params:factor` (edit them in the run config at "
+        "`resources.kedro_run.config.params`)."
+    )
     assert "report__summarise" in names
     assert ops["report__summarise"] == "Kedro node `summarise([table]) -> [report.s2]`"
     # Two nodes of one function: Kedro's suffixed names keep them apart.

@@ -42,6 +42,7 @@ from kedro_dagster.translation.catalog import (
     strip_transcoding,
 )
 from kedro_dagster.translation.names import code, node_label
+from kedro_dagster.translation.params import parameters_note
 from kedro_dagster.translation.partitions import PartitionPlanner, partition_op_suffixes
 from kedro_dagster.utils import format_node_name
 
@@ -66,6 +67,12 @@ def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
                 LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
             ]
         )
+
+
+def _with_parameters(description: str, node: Node) -> str:
+    """The op description followed by the parameters the node reads (a Markdown paragraph)."""
+    note = parameters_note(node.inputs)
+    return f"{description}\n\n{note}" if note else description
 
 
 def _unique_args(node: Node, names: list[str]) -> dict[str, str]:
@@ -195,6 +202,7 @@ class NodeTranslator:
         if selection is not None:
             tags[f"{METADATA_PREFIX}/partition"] = selection.key
             description += f", partition {code(selection.key)}"
+        description = _with_parameters(description, node)
         # OpDefinition with a plain compute function: no signature inspection or docstring
         # parsing per op, which the @op decorator would pay for every node at every load.
         return OpDefinition(
@@ -308,7 +316,7 @@ class NodeTranslator:
             outs=outs,
             required_resource_keys={KEDRO_RUN_RESOURCE},
             tags=self._op_tags(node),
-            description=f"Kedro node {node_label(node)}",
+            description=_with_parameters(f"Kedro node {node_label(node)}", node),
         )
         return AssetsDefinition.from_op(
             op_def,

@@ -8,9 +8,20 @@ from typing import Any
 from dagster import Any as AnyType
 from dagster import Field, Permissive, Shape
 
-__all__ = ["config_field", "has_parameter", "used_parameters"]
+from kedro_dagster.translation.names import code
+
+__all__ = [
+    "PARAMS_CONFIG_PATH",
+    "config_field",
+    "has_parameter",
+    "parameters_note",
+    "used_parameters",
+]
 
 _SCALARS: tuple[type, ...] = (bool, int, float, str)
+
+#: Where a job's parameters sit in its run config: one block per job, one value per parameter.
+PARAMS_CONFIG_PATH = "resources.kedro_run.config.params"
 
 
 def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
@@ -28,6 +39,25 @@ def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
 def has_parameter(parameters: Mapping[str, Any], dotted: str) -> bool:
     """Whether ``params:<dotted>`` names a parameter (``a.b.c`` walks nested mappings)."""
     return _lookup(parameters, dotted)[0]
+
+
+def parameters_note(inputs: Iterable[str]) -> str:
+    """Markdown naming the parameters a node reads, for its op's description ("" if none).
+
+    Parameters
+    ----------
+    inputs : Iterable of str
+        The node's inputs (``params:a.b`` and ``parameters`` are parameters).
+
+    Returns
+    -------
+    str
+    """
+    names = [name for name in inputs if name == "parameters" or name.startswith("params:")]
+    if not names:
+        return ""
+    listed = ", ".join(code(name) for name in names)
+    return f"Parameters: {listed} (edit them in the run config at {code(PARAMS_CONFIG_PATH)})."
 
 
 def _insert(tree: dict[str, Any], path: list[str], value: Any) -> None:
@@ -65,30 +95,57 @@ def _scalar_type(value: Any) -> type | None:
     return None
 
 
+#: Marks a value Dagster cannot show as a default (a date, a custom object).
+_NO_DEFAULT: Any = object()
+
+
 def config_field(value: Any) -> Field:
-    """A Dagster config field whose type and default come from a parameter value."""
+    """A Dagster config field whose type and default come from a parameter value.
+
+    Every field carries its current value as ``default_value``, mappings included (made of
+    their children's defaults), so Dagster's default run config (what the launchpad scaffolds)
+    shows the whole parameter tree. Values Dagster cannot show (dates, custom objects) stay
+    editable without a default and are left out of their parent's default.
+
+    Parameters
+    ----------
+    value : Any
+        The parameter value (a mapping for a tree of parameters).
+
+    Returns
+    -------
+    Field
+    """
+    return _field_and_default(value)[0]
+
+
+def _field_and_default(value: Any) -> tuple[Field, Any]:
+    """The field of ``value`` and its default (``_NO_DEFAULT`` if none): one walk of the tree."""
     if isinstance(value, Mapping):
         if not value:
-            return Field(Permissive(), default_value={}, is_required=False)
-        return Field(Shape({str(k): config_field(v) for k, v in value.items()}), is_required=False)
+            return Field(Permissive(), default_value={}, is_required=False), {}
+        fields: dict[str, Field] = {}
+        default: dict[str, Any] = {}
+        for key, child in value.items():
+            field, child_default = _field_and_default(child)
+            fields[str(key)] = field
+            # A non-string key would come back as a string: a spurious `--params` edit.
+            if child_default is not _NO_DEFAULT and isinstance(key, str):
+                default[key] = child_default
+        return Field(Shape(fields), default_value=default, is_required=False), default
     scalar = _scalar_type(value)
-    if scalar is float:
-        # Let users type 1 where the default is 1.0.
-        return Field(float, default_value=value, is_required=False)
     if scalar is not None:
-        return Field(scalar, default_value=value, is_required=False)
-    if isinstance(value, list):
+        # A float field lets users type 1 where the default is 1.0.
+        return Field(scalar, default_value=value, is_required=False), value
+    if isinstance(value, list) and _json_like(value):
         kinds = {_scalar_type(item) for item in value}
-        if len(kinds) == 1 and None not in kinds:
-            return Field([kinds.pop()], default_value=list(value), is_required=False)
-        if _json_like(value):
-            return Field(AnyType, default_value=list(value), is_required=False)
+        kind = kinds.pop() if len(kinds) == 1 else None
+        config_type: Any = [kind] if kind is not None else AnyType
+        return Field(config_type, default_value=list(value), is_required=False), list(value)
     if value is None:
-        return Field(AnyType, default_value=None, is_required=False)
-    if _json_like(value):
-        return Field(AnyType, default_value=value, is_required=False)
+        return Field(AnyType, default_value=None, is_required=False), None
     # Values Dagster cannot show (dates, custom objects): editable, no default shown.
-    return Field(AnyType, is_required=False)
+    return Field(AnyType, is_required=False), _NO_DEFAULT
 
 
 def _json_like(value: Any) -> bool:
