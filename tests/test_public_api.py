@@ -10,6 +10,8 @@ import pytest
 
 TOP_LEVEL = [
     "KedroProjectTranslator",
+    "KedroDagsterTranslator",
+    "KedroDagsterTranslatorSettings",
     "CatalogTranslator",
     "NodeTranslator",
     "PipelineTranslator",

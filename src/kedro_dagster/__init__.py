@@ -19,6 +19,8 @@ except PackageNotFoundError:  # pragma: no cover (a source tree that is not inst
 _EXPORTS: dict[str, str] = {
     "KedroProjectTranslator": "kedro_dagster.translation",
     "CatalogTranslator": "kedro_dagster.translation",
+    "KedroDagsterTranslator": "kedro_dagster.translation",
+    "KedroDagsterTranslatorSettings": "kedro_dagster.translation",
     "NodeTranslator": "kedro_dagster.translation",
     "PipelineTranslator": "kedro_dagster.translation",
     "ExecutorCreator": "kedro_dagster.translation",
@@ -109,6 +111,8 @@ if TYPE_CHECKING:  # pragma: no cover
         CatalogTranslator,
         DatasetSpec,
         ExecutorCreator,
+        KedroDagsterTranslator,
+        KedroDagsterTranslatorSettings,
         KedroProjectTranslator,
         LoggerCreator,
         NodeTranslator,

@@ -30,6 +30,7 @@ from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.runtime.redaction import Redactor
 from kedro_dagster.translation.names import code
+from kedro_dagster.translation.translator import KedroDagsterTranslator
 from kedro_dagster.utils import format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
@@ -212,16 +213,21 @@ class DatasetSpec:
 class CatalogTranslator:
     """Builds :class:`DatasetSpec` records, asset specs and IO managers from a catalog.
 
-    Subclass and override :meth:`get_asset_spec` to change how datasets appear in Dagster.
+    How datasets appear in Dagster is the job of its :attr:`translator` (a
+    :class:`KedroDagsterTranslator`); overriding :meth:`get_asset_spec` in a subclass (passed as
+    ``KedroProjectTranslator(catalog_translator_class=...)``) still works.
 
     Parameters
     ----------
     catalog : DataCatalog
         A catalog built from configuration (datasets stay lazy; nothing is read).
+    translator : KedroDagsterTranslator, optional
+        Builds the asset specs; the default translation when omitted.
     """
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Any, translator: KedroDagsterTranslator | None = None) -> None:
         self._catalog = catalog
+        self.translator = translator or KedroDagsterTranslator()
         self._specs: dict[str, DatasetSpec] = {}
         self._classes: dict[Any, _TypeInfo] = {}
         self._single_process: dict[str, bool] = {}
@@ -446,12 +452,10 @@ class CatalogTranslator:
         -------
         AssetSpec
         """
-        return AssetSpec(
-            key=spec.asset_key,
-            description=spec.description,
-            group_name=spec.group_name or group_name,
+        return self.translator.get_asset_spec(
+            spec,
+            group_name=group_name,
             metadata=self.asset_metadata(spec),
-            kinds=spec.kinds,
             partitions_def=self.partitions_def(spec.name),
         )
 

@@ -42,6 +42,7 @@ from kedro_dagster.translation.preflight import (
     construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
+from kedro_dagster.translation.translator import KedroDagsterTranslator
 
 __all__ = ["KedroProjectTranslator"]
 
@@ -64,8 +65,13 @@ class KedroProjectTranslator:
         Root of the Kedro project; the current directory by default.
     env : str, optional
         Kedro environment; ``KEDRO_ENV`` or the project's default run env when unset.
+    translator : KedroDagsterTranslator, optional
+        How datasets appear in Dagster (asset keys, groups, owners, tags, automation
+        conditions): an instance, parametrised with :class:`KedroDagsterTranslatorSettings`
+        or of a subclass.
     catalog_translator_class : type, optional
-        A :class:`CatalogTranslator` subclass, to customize asset specs.
+        A :class:`CatalogTranslator` subclass, to customize asset specs (the earlier
+        extension point; ``translator`` is the one to use).
 
     Examples
     --------
@@ -79,10 +85,12 @@ class KedroProjectTranslator:
         project_path: str | Path | None = None,
         env: str | None = None,
         *,
+        translator: KedroDagsterTranslator | None = None,
         catalog_translator_class: type[CatalogTranslator] = CatalogTranslator,
     ) -> None:
         self.project_path = Path(project_path or Path.cwd())
         self.env = env
+        self.translator = translator or KedroDagsterTranslator()
         self.catalog_translator_class = catalog_translator_class
 
     def to_definitions(self) -> Definitions:
@@ -97,7 +105,9 @@ class KedroProjectTranslator:
             config = load_config(project)
             if preflight_mode() != "off":
                 check_catalog_config(project)  # before the catalog is built from it
-            return _Translation(project, config, self.catalog_translator_class).definitions()
+            return _Translation(
+                project, config, self.catalog_translator_class, self.translator
+            ).definitions()
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
             # under a stack trace in `dg` and in the UI's code location error.
@@ -112,10 +122,12 @@ class _Translation:
         project: KedroProject,
         config: KedroDagsterConfig,
         catalog_translator_class: type[CatalogTranslator],
+        translator: KedroDagsterTranslator,
     ) -> None:
         self.project = project
         self.config = config
         self.catalog = catalog_translator_class(project.catalog)
+        self.catalog.translator = translator
         self.executors = ExecutorCreator(project.package_name)
         self.schedules = ScheduleCreator()
         self.loggers = LoggerCreator()
