@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXECUTORS, KEDRO, run, runs_in, subprocess_env
+from conftest import EXECUTORS, KEDRO, event_log_messages, run, runs_in, subprocess_env
 from kedro_factory import make_project
 
 PACKAGE = "logproj"
@@ -73,18 +73,6 @@ def _project(root: Path) -> Path:
     return project
 
 
-def _messages(home: Path, run_id: str) -> list[tuple[int, str, str | None]]:
-    """(level, message, step) of every plain message (not a Dagster event) of a run."""
-    from dagster import DagsterInstance
-
-    with DagsterInstance.from_config(str(home)) as instance:
-        return [
-            (entry.level, entry.user_message, entry.step_key)
-            for entry in instance.all_logs(run_id)
-            if entry.dagster_event is None
-        ]
-
-
 def assert_node_lines(messages: list[tuple[int, str, str | None]], step: str) -> None:
     """The node's lines and Kedro's, once each with their level, in the node's step."""
 
@@ -119,7 +107,7 @@ def test_node_and_kedro_logs_in_event_log(tmp_path: Path, executor: str) -> None
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS", result.stderr[-4000:]
-    messages = _messages(home, dagster_run.run_id)
+    messages = event_log_messages(home, dagster_run.run_id)
     assert_node_lines(messages, "make_table")
     once_running = [m for m in messages if m[1].startswith("Running node: make_table")]
     assert len(once_running) == 1 and once_running[0][0] == logging.INFO, messages
@@ -139,7 +127,7 @@ def test_asset_materialization_logs_in_event_log(tmp_path: Path) -> None:
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
-    assert_node_lines(_messages(home, dagster_run.run_id), "make_table")
+    assert_node_lines(event_log_messages(home, dagster_run.run_id), "make_table")
 
 
 def _launch_managing(project: Path, home: Path, managed: str) -> list[tuple[int, str, str | None]]:
@@ -155,7 +143,7 @@ def _launch_managing(project: Path, home: Path, managed: str) -> list[tuple[int,
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
-    return _messages(home, dagster_run.run_id)
+    return event_log_messages(home, dagster_run.run_id)
 
 
 def test_no_duplicates_with_loggers_the_instance_manages(tmp_path: Path) -> None:
