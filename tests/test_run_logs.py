@@ -160,3 +160,61 @@ def test_no_duplicates_with_loggers_the_instance_manages(tmp_path: Path) -> None
         "Loading data from raw (CSVDataset)...",
     ):
         assert len([m for m in messages if m[1] == text]) == 1, (text, messages)
+
+
+def test_steps_running_at_once_in_one_process_get_their_own_records() -> None:
+    """Routing by thread, as two steps in the threads of one Dask worker run at once."""
+    import threading
+
+    import dagster as dg
+
+    from kedro_dagster.runtime.log_capture import step_log_capture
+
+    received: dict[str, list[str]] = {"a": [], "b": []}
+    node_logger = logging.getLogger("logproj.routing")
+    node_logger.setLevel(logging.INFO)
+    both_started = threading.Barrier(2)
+    both_logged = threading.Barrier(2)
+
+    class Keep(logging.Handler):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def emit(self, record: logging.LogRecord) -> None:
+            # Dagster prefixes the message with the step ("system - ..." out of a run).
+            received[self.name].append(record.getMessage().rpartition(" - ")[2])
+
+    def step(name: str) -> None:
+        context = dg.build_op_context()
+        context.log.addHandler(Keep(name))
+        with step_log_capture(context):
+            both_started.wait()
+            node_logger.info("line of step %s", name)
+            # A thread the node starts while two steps run: no step can claim it.
+            worker = threading.Thread(target=node_logger.info, args=(f"thread of {name}",))
+            worker.start()
+            worker.join()
+            both_logged.wait()
+        # Once the other step ended too, a node thread belongs to the only step left.
+
+    threads = [threading.Thread(target=step, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert received == {"a": ["line of step a"], "b": ["line of step b"]}
+
+    context = dg.build_op_context()
+    context.log.addHandler(Keep("a"))
+    received["a"].clear()
+    with step_log_capture(context):
+        worker = threading.Thread(target=node_logger.info, args=("thread of the only step",))
+        worker.start()
+        worker.join()
+    node_logger.info("after the step")
+    assert received["a"] == ["thread of the only step"]
+    # The root handler is gone with the last step.
+    from kedro_dagster.runtime import log_capture
+
+    assert log_capture._handler not in logging.getLogger().handlers

@@ -41,8 +41,9 @@ class _Capture:
         self.log = log
         self.thread = thread
         metadata = getattr(log, "metadata", None) or {}
-        # An op body and an IO manager of one step have distinct log managers of one step.
-        self.step = (metadata.get("run_id"), metadata.get("step_key")) if metadata else id(log)
+        step_key = metadata.get("step_key")
+        # The op body and the IO managers of one step are one step, whatever their log managers.
+        self.step: object = (metadata.get("run_id"), step_key) if step_key else id(log)
 
 
 class _StepHandler(logging.Handler):
