@@ -34,6 +34,7 @@ def make_table(raw, factor):
     logger.info("node says info %d", 42)
     logger.warning("node says warning")
     logger.debug("node says debug")
+    logger.info("node connects with %s", "s3cr3t-passw0rd")
     ours.info("our getLogger says hello")
     worker = threading.Thread(target=logger.info, args=("node thread says hi",))
     worker.start()
@@ -67,7 +68,12 @@ def _project(root: Path) -> Path:
             "pipeline": {"pipeline_name": "__default__"},
             "executor": executor_name,
         }
-    project = make_project(root, PACKAGE, dagster={"executors": executors, "jobs": jobs})
+    project = make_project(
+        root,
+        PACKAGE,
+        dagster={"executors": executors, "jobs": jobs},
+        credentials={"db": {"password": "s3cr3t-passw0rd"}},
+    )
     (project / "src" / PACKAGE / "nodes.py").write_text(NODES_PY)
     run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
     return project
@@ -94,6 +100,9 @@ def assert_node_lines(messages: list[tuple[int, str, str | None]], step: str) ->
     assert errors[0][0] == logging.ERROR
     # The traceback is part of the message: the event log keeps no exc_info.
     assert "ValueError: kaboom" in errors[0][1]
+    # Credentials are masked, as in the console's and the compute logs' output.
+    once("node connects with ***", logging.INFO)
+    assert not [m for m in messages if "s3cr3t" in m[1]], messages
 
 
 @pytest.mark.parametrize("executor", sorted(EXECUTORS))

@@ -79,7 +79,7 @@ class KedroDatasetIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""
         # Inputs load before the op body: Kedro's "Loading data from ..." belongs to the step.
-        with step_log_capture(context):
+        with step_log_capture(context, self.run.redactor.redact):
             return self.run.io.load(self.dataset_name, node_of(context.op_def))
 
     @classmethod
@@ -147,7 +147,7 @@ class KedroMemoryIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
-        with step_log_capture(context):
+        with step_log_capture(context, self.run.redactor.redact):
             return self.run.io.load(
                 name, node_of(context.op_def), lambda: self.storage.load_input(context)
             )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,13 +33,16 @@ __all__ = ["step_log_capture"]
 
 
 class _Capture:
-    """One step capturing in one thread: its log manager and what identifies the step."""
+    """One step capturing in one thread: its log manager, what identifies the step, masking."""
 
-    __slots__ = ("log", "step", "thread")
+    __slots__ = ("log", "redact", "step", "thread")
 
-    def __init__(self, log: logging.Logger, thread: int) -> None:
+    def __init__(
+        self, log: logging.Logger, thread: int, redact: Callable[[str], str] | None
+    ) -> None:
         self.log = log
         self.thread = thread
+        self.redact = redact
         metadata = getattr(log, "metadata", None) or {}
         step_key = metadata.get("step_key")
         # The op body and the IO managers of one step are one step, whatever their log managers.
@@ -70,15 +73,15 @@ class _StepHandler(logging.Handler):
             if not self._captures:
                 logging.getLogger().removeHandler(self)
 
-    def _target(self, thread: int | None) -> logging.Logger | None:
+    def _target(self, thread: int | None) -> _Capture | None:
         with self._lock:
             captures = list(self._captures)
         for capture in reversed(captures):
             if capture.thread == thread:
-                return capture.log
+                return capture
         # A thread the node started: unambiguous only with one step in progress.
         if captures and len({capture.step for capture in captures}) == 1:
-            return captures[-1].log
+            return captures[-1]
         return None
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -88,11 +91,11 @@ class _StepHandler(logging.Handler):
         if _is_dagsters(record):
             return
         target = self._target(record.thread)
-        if target is None or not target.isEnabledFor(record.levelno):
+        if target is None or not target.log.isEnabledFor(record.levelno):
             return
         self._forwarding.active = True
         try:
-            target.handle(_for_event_log(record))
+            target.log.handle(_for_event_log(record, target.redact))
         except Exception:
             self.handleError(record)
         finally:
@@ -108,8 +111,10 @@ def _is_dagsters(record: logging.LogRecord) -> bool:
 _formatter = logging.Formatter()
 
 
-def _for_event_log(record: logging.LogRecord) -> logging.LogRecord:
-    """A copy of ``record`` whose message carries its traceback.
+def _for_event_log(
+    record: logging.LogRecord, redact: Callable[[str], str] | None
+) -> logging.LogRecord:
+    """A copy of ``record`` whose message carries its traceback, credentials masked.
 
     Dagster's log manager rewrites the record it handles (message, metadata): the other
     handlers of the original, such as the console's, keep seeing it unchanged. The event log
@@ -123,7 +128,7 @@ def _for_event_log(record: logging.LogRecord) -> logging.LogRecord:
         message = f"{message}\n{record.exc_text}"
     if record.stack_info:
         message = f"{message}\n{_formatter.formatStack(record.stack_info)}"
-    forwarded.msg = message
+    forwarded.msg = redact(message) if redact is not None else message
     forwarded.args = ()
     forwarded.exc_info = None
     forwarded.exc_text = None
@@ -144,7 +149,7 @@ def _root_managed(context: Any) -> bool:
 
 
 @contextmanager
-def step_log_capture(context: Any) -> Iterator[None]:
+def step_log_capture(context: Any, redact: Callable[[str], str] | None = None) -> Iterator[None]:
     """Forward standard ``logging`` records of this thread to the step's event log meanwhile.
 
     Parameters
@@ -152,12 +157,15 @@ def step_log_capture(context: Any) -> Iterator[None]:
     context : Any
         A Dagster context of the step with ``log`` and ``instance`` (an op's execution
         context, an IO manager's input or output context).
+    redact : Callable, optional
+        Masks credentials in a message (the run's ``Redactor.redact``), as the root
+        logger's own handlers do.
     """
     log = getattr(context, "log", None)
     if not isinstance(log, logging.Logger) or _root_managed(context):
         yield
         return
-    capture = _Capture(log, threading.get_ident())
+    capture = _Capture(log, threading.get_ident(), redact)
     _handler.begin(capture)
     try:
         yield

@@ -195,8 +195,8 @@ class NodeCompute:
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         # The IO managers save each output before the generator resumes: inside the capture.
-        with step_log_capture(context):
-            run = _run_resource(context)
+        run = _run_resource(context)
+        with step_log_capture(context, run.redactor.redact):
             selection = self.selection
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
             yield from self._emit(outputs)
@@ -288,11 +288,11 @@ class AssetNodeCompute(NodeCompute):
         The step joins (or starts) the run's MLflow run, and ends it once its outputs are
         saved: runs of assets have no end op.
         """
-        with step_log_capture(context):
-            yield from self._materialize(context, loaded)
-
-    def _materialize(self, context: Any, loaded: Mapping[str, Any]) -> Iterator[Output]:
         run = _run_resource(context)
+        with step_log_capture(context, run.redactor.redact):
+            yield from self._materialize(context, run, loaded)
+
+    def _materialize(self, context: Any, run: Any, loaded: Mapping[str, Any]) -> Iterator[Output]:
         # Assets have no start op: each step checks the datasets it reads and writes.
         _preflight(
             run,
@@ -331,8 +331,8 @@ class StartCompute:
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
-        with step_log_capture(context):
-            run = _run_resource(context)
+        run = _run_resource(context)
+        with step_log_capture(context, run.redactor.redact):
             run.redactor.call(self._start, context, run)
         yield Output(None, START_OUTPUT)
 
@@ -368,8 +368,8 @@ class EndCompute:
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
-        with step_log_capture(context):
-            run = _run_resource(context)
+        run = _run_resource(context)
+        with step_log_capture(context, run.redactor.redact):
             run.join_tracking()
             run.hooks.after_pipeline_run(
                 run_params=run.run_params,
