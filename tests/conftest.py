@@ -165,6 +165,18 @@ def runs_in(dagster_home: Path) -> list:
         return list(instance.get_runs())
 
 
+def event_log_messages(dagster_home: Path, run_id: str) -> list[tuple[int, str, str | None]]:
+    """(level, message, step key) of each plain message (not a Dagster event) of a run."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        return [
+            (entry.level, entry.user_message, entry.step_key)
+            for entry in instance.all_logs(run_id)
+            if entry.dagster_event is None
+        ]
+
+
 def materialized_assets(dagster_home: Path, run_id: str) -> set[str]:
     from dagster import DagsterEventType, DagsterInstance
 

@@ -40,3 +40,34 @@ def test_pickled_filesystem_io_manager_round_trips(tmp_path) -> None:
     assert result.success and result.output_for_node("consume") == {"a": 1}
     (stored,) = [p for p in tmp_path.rglob("result") if "produce" in p.parts]
     assert pickle.loads(stored.read_bytes()) == {"a": 1}
+
+
+def test_is_dagster_log_record_tells_converted_records() -> None:
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    dagster_logger = dg.get_dagster_logger("internals_probe")
+    dagster_logger.addHandler(keep)
+    plain = logging.makeLogRecord({"msg": "plain"})
+
+    @dg.op
+    def speak() -> None:
+        dagster_logger.info("converted by Dagster")
+
+    @dg.job
+    def talk() -> None:
+        speak()
+
+    try:
+        assert talk.execute_in_process().success
+    finally:
+        dagster_logger.removeHandler(keep)
+    converted = [r for r in records if "converted by Dagster" in r.getMessage()]
+    assert converted and all(internals.is_dagster_log_record(r) for r in converted)
+    assert not internals.is_dagster_log_record(plain)

@@ -28,6 +28,7 @@ from conftest import (
     assert_parity,
     copy_project,
     dagster_launch,
+    event_log_messages,
     kedro_run,
     missing_service,
     persisted_outputs,
@@ -127,8 +128,43 @@ def _kedro_side(tmp_path: Path) -> dict[str, bytes]:
     return expected
 
 
+#: A line of the example's node, and what the Dagster side's copy adds after it.
+_NODE_LOG_LINE = '    logger.info("Preprocessed %d companies", len(out))\n'
+_NODE_EXTRA_LOGS = (
+    '    logger.warning("Companies preprocessed: a warning for the event log")\n'
+    '    logger.debug("Companies preprocessed: a debug line under the INFO level")\n'
+)
+
+
+def _log_more(project: Path) -> None:
+    """A WARNING and a DEBUG line in a node of the example, with the standard module."""
+    nodes = project / "src" / PACKAGE / "pipelines" / "data_processing" / "nodes.py"
+    text = nodes.read_text()
+    assert _NODE_LOG_LINE in text, "the example's preprocess_companies changed"
+    nodes.write_text(text.replace(_NODE_LOG_LINE, _NODE_LOG_LINE + _NODE_EXTRA_LOGS))
+
+
+def _assert_node_logs(home: Path, run_id: str) -> None:
+    """The node's and Kedro's standard logging lines are in the event log, once, level kept."""
+    messages = event_log_messages(home, run_id)
+    step = [m for m in messages if m[2] and "preprocess_companies" in m[2]]
+
+    def once(matches: Callable[[str], bool], level: int) -> None:
+        found = [m for m in step if matches(m[1])]
+        assert len(found) == 1 and found[0][0] == level, (found, messages)
+
+    once(lambda text: text.startswith("Preprocessed ") and text.endswith(" companies"), 20)
+    once(lambda text: text == "Companies preprocessed: a warning for the event log", 30)
+    once(lambda text: text == "Loading data from companies (CSVDataset)...", 20)
+    once(lambda text: text.startswith("Running node: ") and "preprocess_companies" in text, 20)
+    assert not [m for m in messages if "a debug line" in m[1]], messages
+    # The example's hooks log at DEBUG: below the project's INFO level, not recorded.
+    assert not [m for m in messages if m[1].startswith("Finished node ")], messages
+
+
 def _dagster_side(tmp_path: Path, executor: dict) -> tuple[Path, Path]:
     project = copy_project(EXAMPLE, tmp_path / "dagster")
+    _log_more(project)
     write_dagster_yml(
         project,
         {
@@ -206,6 +242,7 @@ def test_dask_executor_parity(tmp_path: Path) -> None:
     step_pids = _step_pids(home, run_id)
     assert step_pids, "no step ran"
     assert step_pids <= worker_pids, (step_pids, worker_pids)
+    _assert_node_logs(home, run_id)
 
 
 def _redis_up() -> bool:
@@ -276,3 +313,4 @@ def test_celery_executor_parity(tmp_path: Path, redis_url: str) -> None:
     # Every step was delegated to the Celery worker.
     delegated = [m for m in _engine_messages(home, run_id) if "in celery worker" in m]
     assert delegated, _engine_messages(home, run_id)
+    _assert_node_logs(home, run_id)

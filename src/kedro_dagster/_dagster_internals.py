@@ -7,9 +7,15 @@ Dagster is imported lazily, inside each function.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-__all__ = ["default_loggers", "is_valid_cron_string", "pickled_filesystem_io_manager"]
+__all__ = [
+    "default_loggers",
+    "is_dagster_log_record",
+    "is_valid_cron_string",
+    "pickled_filesystem_io_manager",
+]
 
 
 def default_loggers() -> dict[str, Any]:
@@ -17,6 +23,17 @@ def default_loggers() -> dict[str, Any]:
     from dagster._loggers import default_loggers as dagster_default_loggers
 
     return dict(dagster_default_loggers())
+
+
+def is_dagster_log_record(record: logging.LogRecord) -> bool:
+    """Whether Dagster's log handler converted ``record`` already (it carries Dagster metadata).
+
+    Such records are in the run's event log already: those of ``get_dagster_logger`` loggers,
+    of ``context.log``, of the loggers an instance manages.
+    """
+    from dagster._core.log_manager import has_log_record_metadata
+
+    return bool(has_log_record_metadata(record))
 
 
 def is_valid_cron_string(text: str) -> bool:

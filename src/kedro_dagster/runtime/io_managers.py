@@ -22,6 +22,7 @@ from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
 from kedro_dagster.runtime.failures import InProcessMemoryStorage
+from kedro_dagster.runtime.log_capture import step_log_capture
 from kedro_dagster.runtime.node_runner import node_of
 
 __all__ = [
@@ -77,7 +78,9 @@ class KedroDatasetIOManager(IOManager):
 
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""
-        return self.run.io.load(self.dataset_name, node_of(context.op_def))
+        # Inputs load before the op body: Kedro's "Loading data from ..." belongs to the step.
+        with step_log_capture(context, self.run.redactor.redact):
+            return self.run.io.load(self.dataset_name, node_of(context.op_def))
 
     @classmethod
     def definition(
@@ -144,9 +147,10 @@ class KedroMemoryIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
-        return self.run.io.load(
-            name, node_of(context.op_def), lambda: self.storage.load_input(context)
-        )
+        with step_log_capture(context, self.run.redactor.redact):
+            return self.run.io.load(
+                name, node_of(context.op_def), lambda: self.storage.load_input(context)
+            )
 
 
 class PickleUPathIOManager(UPathIOManager):

@@ -15,6 +15,7 @@ from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.runtime.dataset_io import Streamed
+from kedro_dagster.runtime.log_capture import step_log_capture
 from kedro_dagster.runtime.node_runner import node_of, run_node, unstreamed
 
 __all__ = [
@@ -193,10 +194,13 @@ class NodeCompute:
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
+        # The IO managers save each output before the generator resumes: inside the capture.
         run = _run_resource(context)
-        outputs = self._run(context, run, self._inputs(run, loaded, self.selection), self.selection)
-        yield from self._emit(outputs)
-        yield Output(None, DONE_OUTPUT)
+        with step_log_capture(context, run.redactor.redact):
+            selection = self.selection
+            outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
+            yield from self._emit(outputs)
+            yield Output(None, DONE_OUTPUT)
 
 
 class AssetNodeCompute(NodeCompute):
@@ -285,6 +289,10 @@ class AssetNodeCompute(NodeCompute):
         saved: runs of assets have no end op.
         """
         run = _run_resource(context)
+        with step_log_capture(context, run.redactor.redact):
+            yield from self._materialize(context, run, loaded)
+
+    def _materialize(self, context: Any, run: Any, loaded: Mapping[str, Any]) -> Iterator[Output]:
         # Assets have no start op: each step checks the datasets it reads and writes.
         _preflight(
             run,
@@ -338,7 +346,8 @@ class StartCompute(_JobPipelines):
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context)
-        run.redactor.call(self._start, context, run)
+        with step_log_capture(context, run.redactor.redact):
+            run.redactor.call(self._start, context, run)
         yield Output(None, START_OUTPUT)
 
     def _start(self, context: Any, run: Any) -> None:
@@ -372,12 +381,13 @@ class EndCompute(_JobPipelines):
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
         run = _run_resource(context)
-        run.join_tracking()
-        pipeline = self.pipeline(context)
-        run.hooks.after_pipeline_run(
-            run_params=run.run_params,
-            run_result=run_result(run.catalog, pipeline),
-            pipeline=pipeline,
-            catalog=run.catalog,
-        )
+        with step_log_capture(context, run.redactor.redact):
+            run.join_tracking()
+            pipeline = self.pipeline(context)
+            run.hooks.after_pipeline_run(
+                run_params=run.run_params,
+                run_result=run_result(run.catalog, pipeline),
+                pipeline=pipeline,
+                catalog=run.catalog,
+            )
         yield from ()
