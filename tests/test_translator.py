@@ -139,6 +139,20 @@ def test_a_catalog_translator_subclass_changing_keys_keeps_the_lineage(project: 
     _assert_prefixed_lineage(defs.resolve_asset_graph(), prefix="legacy")
 
 
+def test_keys_by_namespace_from_a_subclass(project: Path) -> None:
+    class ByNamespace(KedroDagsterTranslator):
+        def get_asset_key(self, dataset):  # type: ignore[no-untyped-def]
+            return dg.AssetKey(["kedro", *dataset.name.split("@")[0].split(".")])
+
+    defs = KedroProjectTranslator(project, translator=ByNamespace()).to_definitions()
+    graph = defs.resolve_asset_graph()
+    _assert_prefixed_lineage(graph, prefix="kedro")
+    regressor = graph.get(dg.AssetKey(["kedro", "data_science", "regressor"]))
+    assert {d.asset_key for d in regressor.to_asset_spec().deps} == {
+        dg.AssetKey(["kedro", "model_input_table"])
+    }
+
+
 def test_two_datasets_on_one_key_is_an_error_naming_both(project: Path) -> None:
     class OneKey(KedroDagsterTranslator):
         def get_asset_key(self, dataset):  # type: ignore[no-untyped-def]

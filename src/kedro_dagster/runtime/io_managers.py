@@ -72,9 +72,7 @@ class KedroDatasetIOManager(IOManager):
         if context.has_asset_key:
             context.add_output_metadata(metadata)
         else:
-            context.log_event(
-                AssetMaterialization(asset_key=self.asset_key, metadata=metadata)
-            )
+            context.log_event(AssetMaterialization(asset_key=self.asset_key, metadata=metadata))
 
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""

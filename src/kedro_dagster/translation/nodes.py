@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagster import (
@@ -69,6 +69,12 @@ def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
                 LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
             ]
         )
+
+
+def _without(deps: Mapping[AssetKey, AssetDep], taken: Iterable[AssetDep]) -> list[AssetDep]:
+    """The ``deps`` on keys not among ``taken``."""
+    keys = {dep.asset_key for dep in taken}
+    return [dep for key, dep in deps.items() if key not in keys]
 
 
 def _with_parameters(description: str, node: Node) -> str:
@@ -307,10 +313,10 @@ class NodeTranslator:
         input_mappings = self._partitions.input_mappings(node)
         arg_of = {name: arg for arg, name in _unique_args(node, list(input_mappings)).items()}
         mapping_of_key = {keys_by_input[arg_of[name]]: m for name, m in input_mappings.items()}
-        asset_deps = [
-            AssetDep(key, partition_mapping=mapping_of_key.get(key))
+        asset_deps = {
+            key: AssetDep(key, partition_mapping=mapping_of_key.get(key))
             for key in keys_by_input.values()
-        ]
+        }
         partitions_def = self._partitions.partitions_def(node)
         op_def = OpDefinition(
             compute_fn=compute,
@@ -329,7 +335,8 @@ class NodeTranslator:
             keys_by_output_name=keys_by_output,
             specs=[
                 spec.replace_attributes(
-                    deps=[*spec.deps, *asset_deps],
+                    # Deps the translator sets win over the node's for the same key.
+                    deps=[*spec.deps, *_without(asset_deps, spec.deps)],
                     partitions_def=spec.partitions_def or partitions_def,
                 )
                 for spec in specs
