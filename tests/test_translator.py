@@ -153,6 +153,26 @@ def test_keys_by_namespace_from_a_subclass(project: Path) -> None:
     }
 
 
+def test_every_attribute_of_a_subclass_spec_reaches_the_asset_graph(project: Path) -> None:
+    class Versioned(KedroDagsterTranslator):
+        def get_asset_spec(self, dataset, **kwargs):  # type: ignore[no-untyped-def]
+            spec = super().get_asset_spec(dataset, **kwargs)
+            return spec.replace_attributes(
+                code_version="v2", owners=["team:models"], deps=[dg.AssetKey("upstream_table")]
+            )
+
+    defs = KedroProjectTranslator(project, translator=Versioned()).to_definitions()
+    regressor = defs.resolve_asset_graph().get(dg.AssetKey("data_science__regressor"))
+    spec = regressor.to_asset_spec()
+    assert spec.code_version == "v2"
+    assert spec.owners == ["team:models"]
+    # The translator's deps are kept, next to the node's inputs.
+    assert {d.asset_key.to_user_string() for d in spec.deps} == {
+        "upstream_table",
+        "model_input_table",
+    }
+
+
 def test_two_datasets_on_one_key_is_an_error_naming_both(project: Path) -> None:
     class OneKey(KedroDagsterTranslator):
         def get_asset_key(self, dataset):  # type: ignore[no-untyped-def]
