@@ -136,6 +136,8 @@ class KedroRunContext:
     starts_tracking : bool
         Whether this run may start its own MLflow run: runs materializing assets, which have
         no start op. Job runs only join the one their start op recorded.
+    row_count : bool
+        Whether materializations record the row and column counts of table outputs.
     integrations : list of RunIntegration
         Plugins following the run across processes (MLflow), see ``integrations``.
     instance : DagsterInstance, optional
@@ -156,6 +158,7 @@ class KedroRunContext:
     conf_catalog: dict[str, Any] = field(default_factory=dict, repr=False)
     tags: dict[str, str] = field(default_factory=dict, repr=False)
     starts_tracking: bool = False
+    row_count: bool = True
     instance: Any = field(default=None, repr=False)
     log: Any = field(default=None, repr=False)
     redactor: Redactor = field(default_factory=Redactor, repr=False)
@@ -176,6 +179,7 @@ class KedroRunContext:
         run_params: dict[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         starts_tracking: bool = False,
+        row_count: bool = True,
         instance: Any = None,
         log: Any = None,
     ) -> KedroRunContext:
@@ -201,6 +205,8 @@ class KedroRunContext:
             The Dagster run's tags (experiment tracking recorded by the start op).
         starts_tracking : bool
             Whether the run may start its MLflow run (asset runs, without a start op).
+        row_count : bool
+            Whether materializations record the row and column counts of table outputs.
         instance : DagsterInstance, optional
             The run's Dagster instance.
         log : DagsterLogManager, optional
@@ -291,6 +297,7 @@ class KedroRunContext:
             conf_catalog=conf_catalog,
             tags=dict(tags or {}),
             starts_tracking=starts_tracking,
+            row_count=row_count,
             instance=instance,
             log=log,
             redactor=redactor,
@@ -341,6 +348,7 @@ class KedroRunContext:
                 self.save_version,
                 before=self.join_tracking,
                 extra_metadata=self.integration_metadata,
+                row_count=self.row_count,
             )
         return self._io
 

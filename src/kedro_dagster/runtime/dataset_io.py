@@ -73,6 +73,8 @@ class DatasetIO:
         Called before every load and save (joins the run's experiment tracking).
     extra_metadata : Callable, optional
         Materialization metadata added to every output (the active MLflow run).
+    row_count : bool
+        Whether output metadata has the row count and columns of eager data frames.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class DatasetIO:
         save_version: str,
         before: Callable[[], None] | None = None,
         extra_metadata: Callable[[], Mapping[str, Any]] | None = None,
+        row_count: bool = True,
     ) -> None:
         self.catalog = catalog
         self.hooks = hooks
@@ -90,6 +93,7 @@ class DatasetIO:
         self.save_version = save_version
         self._before = before
         self._extra_metadata = extra_metadata
+        self._row_count = row_count
 
     def load(self, name: str, node: Any, read: Callable[[], Any] | None = None) -> Any:
         """Load ``name`` (through the catalog, or ``read``) between the dataset hooks."""
@@ -217,7 +221,7 @@ class DatasetIO:
                     metadata["path"] = str(filepath)
                 if internals.dataset_is_versioned(dataset):
                     metadata["version"] = self.save_version
-            if not streamed:
+            if not streamed and self._row_count:
                 metadata.update(_shape(obj))
             if self._extra_metadata is not None:
                 metadata.update(self._extra_metadata())

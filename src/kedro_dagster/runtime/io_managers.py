@@ -50,15 +50,16 @@ class KedroDatasetIOManager(IOManager):
     ----------
     dataset_name : str
         Kedro dataset name (possibly transcoded, e.g. ``"table@pandas"``).
-    asset_name : str
-        Dagster asset name the dataset stands for.
+    asset_key : AssetKey or str
+        Dagster asset key the dataset stands for (given by the translator at load), recorded
+        in the materializations of job runs.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
     """
 
-    def __init__(self, dataset_name: str, asset_name: str, run: Any) -> None:
+    def __init__(self, dataset_name: str, asset_key: AssetKey | str, run: Any) -> None:
         self.dataset_name = dataset_name
-        self.asset_name = asset_name
+        self.asset_key = AssetKey.from_coercible(asset_key)
         self.run = run
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
@@ -72,9 +73,7 @@ class KedroDatasetIOManager(IOManager):
         if context.has_asset_key:
             context.add_output_metadata(metadata)
         else:
-            context.log_event(
-                AssetMaterialization(asset_key=AssetKey(self.asset_name), metadata=metadata)
-            )
+            context.log_event(AssetMaterialization(asset_key=self.asset_key, metadata=metadata))
 
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""
@@ -84,13 +83,13 @@ class KedroDatasetIOManager(IOManager):
 
     @classmethod
     def definition(
-        cls, dataset_name: str, asset_name: str, description: str
+        cls, dataset_name: str, asset_key: AssetKey | str, description: str
     ) -> IOManagerDefinition:
         """An IO manager definition for one dataset, using the ``kedro_run`` resource."""
 
         def init(init_context: Any) -> KedroDatasetIOManager:
             run = getattr(init_context.resources, KEDRO_RUN_RESOURCE)
-            return cls(dataset_name, asset_name, run)
+            return cls(dataset_name, asset_key, run)
 
         return IOManagerDefinition(
             resource_fn=init,

@@ -77,14 +77,15 @@ class PartitionSelection:
         Partitioned input -> the upstream partition keys mapped to ``key``.
     writes : tuple of str
         The partitioned outputs (each saved for ``key`` only).
-    asset_names : Mapping of str to str
-        Dagster asset name of each partitioned output, for materialization events.
+    asset_keys : Mapping of str to AssetKey
+        Dagster asset key of each partitioned output (the translator's), for materialization
+        events of job runs.
     """
 
     key: str
     reads: Mapping[str, tuple[str, ...]]
     writes: tuple[str, ...]
-    asset_names: Mapping[str, str] = field(default_factory=dict)
+    asset_keys: Mapping[str, AssetKey] = field(default_factory=dict)
 
 
 class NodeCompute:
@@ -163,11 +164,11 @@ class NodeCompute:
             if not context.has_partition_key_range:
                 context.add_output_metadata(metadata, output_name=self.output_args[name])
             return
-        asset_name = selection.asset_names.get(name)
-        if asset_name is not None:
+        asset_key = selection.asset_keys.get(name)
+        if asset_key is not None:
             context.log_event(
                 AssetMaterialization(
-                    asset_key=AssetKey(asset_name), partition=selection.key, metadata=metadata
+                    asset_key=asset_key, partition=selection.key, metadata=metadata
                 )
             )
 

@@ -33,6 +33,8 @@ class KedroRunResourceFactory:
     starts_tracking : bool
         Whether runs may start their own MLflow run: the resource of assets, whose runs have
         no start op (see :meth:`KedroRunContext.join_tracking`).
+    row_count : bool
+        Whether materializations record the row and column counts of table outputs.
     """
 
     def __init__(
@@ -42,12 +44,14 @@ class KedroRunResourceFactory:
         params_defaults: Mapping[str, Any],
         run_params: Mapping[str, Any] | None = None,
         starts_tracking: bool = False,
+        row_count: bool = True,
     ) -> None:
         self.project_path = project_path
         self.env = env
         self.params_defaults = params_defaults
         self.run_params = dict(run_params or {})
         self.starts_tracking = starts_tracking
+        self.row_count = row_count
         # Dagster names resource functions in its events.
         self.__name__ = "kedro_run"
 
@@ -80,6 +84,7 @@ class KedroRunResourceFactory:
                 run_params=self.run_params,
                 tags=tags,
                 starts_tracking=self.starts_tracking,
+                row_count=self.row_count,
                 instance=instance,
                 log=getattr(init_context, "log", None),
             )

@@ -180,7 +180,10 @@ class DatasetSpec:
 
     @property
     def asset_key(self) -> AssetKey:
-        """The Dagster asset key."""
+        """The default Dagster asset key (``asset_name``), before any translator changes it.
+
+        Definitions use :meth:`CatalogTranslator.asset_key`, the key the translator gives.
+        """
         return AssetKey(self.asset_name)
 
     @property
@@ -232,6 +235,9 @@ class CatalogTranslator:
         self._classes: dict[Any, _TypeInfo] = {}
         self._single_process: dict[str, bool] = {}
         self._partitions_defs: dict[str, Any] = {}
+        # Translated key of each asset (transcoding removed), and which dataset took each key.
+        self._keys: dict[str, AssetKey] = {}
+        self._key_owners: dict[AssetKey, tuple[str, str]] = {}
 
     def _type_info(self, type_value: Any) -> _TypeInfo:
         """What the class named by a catalog ``type`` tells about its datasets.
@@ -460,11 +466,54 @@ class CatalogTranslator:
         )
 
     def asset_spec(self, name: str, *, group_name: str | None = None) -> AssetSpec:
-        """The asset spec of dataset ``name`` (through :meth:`get_asset_spec`)."""
-        return self.get_asset_spec(self.dataset(name), group_name=group_name)
+        """The asset spec of dataset ``name`` (through :meth:`get_asset_spec`).
+
+        Raises
+        ------
+        KedroDagsterConfigError
+            If the translator gives this dataset another key than before (its key must not
+            depend on the group), or gives another dataset's key.
+        """
+        dataset = self.dataset(name)
+        spec = self.get_asset_spec(dataset, group_name=group_name)
+        self._record_key(dataset, spec.key)
+        return spec
+
+    def asset_key(self, name: str) -> AssetKey:
+        """The asset key the translator gives dataset ``name``: the one of its asset spec.
+
+        Every reference to the dataset (deps of downstream assets, lineage through
+        MemoryDatasets, job-run materializations) uses this key.
+        """
+        dataset = self.dataset(name)
+        key = self._keys.get(dataset.asset_name)
+        if key is None:
+            key = self.get_asset_spec(dataset).key
+            self._record_key(dataset, key)
+        return key
+
+    def _record_key(self, dataset: DatasetSpec, key: AssetKey) -> None:
+        known = self._keys.setdefault(dataset.asset_name, key)
+        if known != key:
+            raise KedroDagsterConfigError(
+                f"The translator gives dataset '{dataset.name}' the asset key "
+                f"'{known.to_user_string()}' and then '{key.to_user_string()}'. A dataset has "
+                "one key: make get_asset_spec's key independent of its group_name argument.",
+            )
+        asset, owner = self._key_owners.setdefault(key, (dataset.asset_name, dataset.name))
+        if asset != dataset.asset_name:
+            raise KedroDagsterConfigError(
+                f"The translator gives datasets '{owner}' and '{dataset.name}' the same asset "
+                f"key '{key.to_user_string()}'. Give each dataset its own key.",
+            )
 
     def io_manager(self, spec: DatasetSpec) -> IOManagerDefinition:
-        """The IO manager loading and saving ``spec`` through its Kedro dataset."""
+        """The IO manager loading and saving ``spec``, recording job-run materializations.
+
+        Materializations carry the dataset's translated key (:meth:`asset_key`).
+        """
         return KedroDatasetIOManager.definition(
-            spec.name, spec.asset_name, f"Kedro dataset {code(spec.name)} ({code(spec.type)})"
+            spec.name,
+            self.asset_key(spec.name),
+            f"Kedro dataset {code(spec.name)} ({code(spec.type)})",
         )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagster import (
+    AssetDep,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     BetaWarning,
     CodeReferencesMetadataValue,
     In,
@@ -69,6 +71,12 @@ def _code_reference(node: Node) -> CodeReferencesMetadataValue | None:
         )
 
 
+def _without(deps: Mapping[AssetKey, AssetDep], taken: Iterable[AssetDep]) -> list[AssetDep]:
+    """The ``deps`` on keys not among ``taken``."""
+    keys = {dep.asset_key for dep in taken}
+    return [dep for key, dep in deps.items() if key not in keys]
+
+
 def _with_parameters(description: str, node: Node) -> str:
     """The op description followed by the parameters the node reads (a Markdown paragraph)."""
     note = parameters_note(node.inputs)
@@ -105,6 +113,8 @@ class NodeTranslator:
     op_names : Callable, optional
         The op name of a node (see :class:`~kedro_dagster.translation.names.OpNames`);
         its Kedro name mapped by ``format_node_name`` by default.
+    code_references : bool
+        Whether assets link to their node's source (``dagster/code_references``).
     """
 
     def __init__(
@@ -114,8 +124,10 @@ class NodeTranslator:
         group_of_node: Callable[[str], str | None],
         partitions: PartitionPlanner,
         op_names: Callable[[Node], str] | None = None,
+        code_references: bool = True,
     ) -> None:
         self._op_names = op_names
+        self._code_references = code_references
         self._catalog = catalog
         self._producers = producers
         self._group_of_node = group_of_node
@@ -229,7 +241,7 @@ class NodeTranslator:
         if cached is not None:
             return cached
         if not self._catalog.is_ephemeral(dataset_name):
-            roots = frozenset({self._catalog.dataset(dataset_name).asset_key})
+            roots = frozenset({self._catalog.asset_key(dataset_name)})
         else:
             producer = self._producers.get(strip_transcoding(dataset_name))
             keys: set[AssetKey] = set()
@@ -254,29 +266,20 @@ class NodeTranslator:
         if not persisted:
             return None
         group = self._group_of_node(node.name)
-        code_ref = _code_reference(node)
+        code_ref = _code_reference(node) if self._code_references else None
         output_args = _unique_args(node, persisted)
         outs: dict[str, Out] = {}
         keys_by_output: dict[str, AssetKey] = {}
-        groups: dict[str, str | None] = {}
-        descriptions: dict[str, str] = {}
-        metadata_by_output: dict[str, dict[str, Any]] = {}
-        tags_by_output: dict[str, dict[str, str]] = {}
+        specs: list[AssetSpec] = []
         for arg, name in output_args.items():
             spec = catalog.asset_spec(name, group_name=group)
-            metadata = dict(spec.metadata or {})
-            metadata[f"{METADATA_PREFIX}/node"] = node.name
+            node_metadata: dict[str, Any] = {f"{METADATA_PREFIX}/node": node.name}
             if code_ref is not None:
-                metadata["dagster/code_references"] = code_ref
+                node_metadata["dagster/code_references"] = code_ref
             direct = catalog.is_direct(name)
             outs[arg] = Out(Nothing) if direct else Out(io_manager_key=io_manager_key(name))
             keys_by_output[arg] = spec.key
-            groups[arg] = spec.group_name
-            if spec.description:
-                descriptions[arg] = spec.description
-            metadata_by_output[arg] = metadata
-            # Kinds are stored by Dagster as `dagster/kind/<kind>` tags.
-            tags_by_output[arg] = {**spec.tags, **{f"dagster/kind/{k}": "" for k in spec.kinds}}
+            specs.append(spec.merge_attributes(metadata=node_metadata))
 
         ins: dict[str, In] = {}
         keys_by_input: dict[str, AssetKey] = {}
@@ -286,7 +289,7 @@ class NodeTranslator:
             if catalog.is_ephemeral(name):
                 deps |= self.persisted_roots(name)
                 continue
-            keys_by_input[arg] = catalog.dataset(name).asset_key
+            keys_by_input[arg] = catalog.asset_key(name)
             if catalog.is_direct(name):
                 ins[arg] = In(Nothing)
                 continue
@@ -309,6 +312,12 @@ class NodeTranslator:
         )
         input_mappings = self._partitions.input_mappings(node)
         arg_of = {name: arg for arg, name in _unique_args(node, list(input_mappings)).items()}
+        mapping_of_key = {keys_by_input[arg_of[name]]: m for name, m in input_mappings.items()}
+        asset_deps = {
+            key: AssetDep(key, partition_mapping=mapping_of_key.get(key))
+            for key in keys_by_input.values()
+        }
+        partitions_def = self._partitions.partitions_def(node)
         op_def = OpDefinition(
             compute_fn=compute,
             name=self.op_name(node) + _ASSET_OP_SUFFIX,
@@ -318,14 +327,18 @@ class NodeTranslator:
             tags=self._op_tags(node),
             description=_with_parameters(f"Kedro node {node_label(node)}", node),
         )
-        return AssetsDefinition.from_op(
-            op_def,
+        # Built from the translator's whole specs (owners, tags, kinds, automation condition,
+        # code version...): only the deps and the fan-out's partitions are the node's.
+        return AssetsDefinition(
+            node_def=op_def,
             keys_by_input_name=keys_by_input,
             keys_by_output_name=keys_by_output,
-            group_names_by_output_name=groups,
-            descriptions_by_output_name=descriptions,
-            metadata_by_output_name=metadata_by_output,
-            tags_by_output_name=tags_by_output,
-            partitions_def=self._partitions.partitions_def(node),
-            partition_mappings={arg_of[name]: m for name, m in input_mappings.items()} or None,
+            specs=[
+                spec.replace_attributes(
+                    # Deps the translator sets win over the node's for the same key.
+                    deps=[*spec.deps, *_without(asset_deps, spec.deps)],
+                    partitions_def=spec.partitions_def or partitions_def,
+                )
+                for spec in specs
+            ],
         )

@@ -230,13 +230,13 @@ class PartitionPlanner:
                     key=(name, "partition_mappings"),
                 )
             reads_by_input[name] = inverses[0]
-        asset_names = {name: self._catalog.dataset(name).asset_name for name in outputs}
+        asset_keys = {name: self._catalog.asset_key(name) for name in outputs}
         return {
             key: PartitionSelection(
                 key=key,
                 reads={name: inverse.get(key, ()) for name, inverse in reads_by_input.items()},
                 writes=tuple(outputs),
-                asset_names=asset_names,
+                asset_keys=asset_keys,
             )
             for key in keys
         }

@@ -89,6 +89,7 @@ def kedro_run_resource(
     parameters: Mapping[str, Any],
     run_params: Mapping[str, Any] | None = None,
     starts_tracking: bool = False,
+    row_count: bool = True,
 ) -> ResourceDefinition:
     """The ``kedro_run`` resource whose config holds the parameters a job uses.
 
@@ -104,10 +105,18 @@ def kedro_run_resource(
         ``run_params`` entries for pipeline hooks.
     starts_tracking : bool
         Whether its runs start their own MLflow run (assets: no start op).
+    row_count : bool
+        Whether materializations record the row and column counts of table outputs (the
+        translator's ``enable_row_count``).
     """
     return ResourceDefinition(
         resource_fn=KedroRunResourceFactory(
-            project_path, env, parameters, run_params, starts_tracking=starts_tracking
+            project_path,
+            env,
+            parameters,
+            run_params,
+            starts_tracking=starts_tracking,
+            row_count=row_count,
         ),
         config_schema={
             "params": config_field(dict(parameters)),
@@ -179,6 +188,8 @@ class PipelineTranslator:
         The shared node ops.
     config_file : str, optional
         The ``dagster.yml`` file(s) the jobs come from, named in errors.
+    row_count : bool
+        Whether job-run materializations record the row and column counts of table outputs.
     """
 
     def __init__(
@@ -191,8 +202,10 @@ class PipelineTranslator:
         catalog: CatalogTranslator,
         nodes: NodeTranslator,
         config_file: str | None = None,
+        row_count: bool = True,
     ) -> None:
         self._config_file = config_file
+        self._row_count = row_count
         self._job_parameters: dict[str, dict[str, Any]] = {}
         self._project_path = project_path
         self._env = env
@@ -395,7 +408,11 @@ class PipelineTranslator:
         return graph.to_job(
             resource_defs={
                 KEDRO_RUN_RESOURCE: kedro_run_resource(
-                    self._project_path, self._env, params, self.run_params(options.pipeline)
+                    self._project_path,
+                    self._env,
+                    params,
+                    self.run_params(options.pipeline),
+                    row_count=self._row_count,
                 ),
                 MEMORY_IO_MANAGER: memory_io_manager,
                 **job_io_managers,

@@ -42,7 +42,10 @@ from kedro_dagster.translation.preflight import (
     construct_datasets,
 )
 from kedro_dagster.translation.schedules import ScheduleCreator
-from kedro_dagster.translation.translator import KedroDagsterTranslator
+from kedro_dagster.translation.translator import (
+    KedroDagsterTranslator,
+    KedroDagsterTranslatorSettings,
+)
 
 __all__ = ["KedroProjectTranslator"]
 
@@ -128,6 +131,8 @@ class _Translation:
         self.config = config
         self.catalog = catalog_translator_class(project.catalog)
         self.catalog.translator = translator
+        # A subclass may not call `KedroDagsterTranslator.__init__`: default switches then.
+        self.settings = getattr(translator, "settings", None) or KedroDagsterTranslatorSettings()
         self.executors = ExecutorCreator(project.package_name)
         self.schedules = ScheduleCreator()
         self.loggers = LoggerCreator()
@@ -157,7 +162,14 @@ class _Translation:
         self._check_name_clashes(deployed, op_names)
         groups = self._node_groups(pipelines, deployed)
         partitions = PartitionPlanner(self.catalog, lambda: self._known_datasets(pipelines))
-        nodes = NodeTranslator(self.catalog, producers, groups.get, partitions, op_names)
+        nodes = NodeTranslator(
+            self.catalog,
+            producers,
+            groups.get,
+            partitions,
+            op_names,
+            code_references=self.settings.enable_code_references,
+        )
         pipeline_translator = PipelineTranslator(
             project_path=project.project_path,
             env=project.env,
@@ -166,6 +178,7 @@ class _Translation:
             catalog=self.catalog,
             nodes=nodes,
             config_file=config_file,
+            row_count=self.settings.enable_row_count,
         )
 
         logger_defs = {
@@ -212,6 +225,7 @@ class _Translation:
                 project.parameters, {i for node in deployed.values() for i in node.inputs}
             ),
             starts_tracking=True,  # asset runs have no start op to start an MLflow run
+            row_count=self.settings.enable_row_count,
         )
         assets: list[Any] = []
         for node in deployed.values():
@@ -395,9 +409,10 @@ class _Translation:
                 spec = self.catalog.dataset(name)
                 if spec.ephemeral or spec.asset_name in specs:
                     continue
-                specs[spec.asset_name] = self.catalog.asset_spec(
-                    name, group_name=groups.get(node.name)
-                )
+                asset = self.catalog.asset_spec(name, group_name=groups.get(node.name))
+                # Nothing materializes an external asset: an automation condition on it would
+                # only tell Dagster's daemon to try.
+                specs[spec.asset_name] = asset.replace_attributes(automation_condition=None)
         return list(specs.values())
 
 

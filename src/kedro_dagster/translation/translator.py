@@ -58,7 +58,9 @@ class KedroDagsterTranslator:
 
     Subclass and override :meth:`get_asset_key` or :meth:`get_asset_spec` to change how
     datasets appear in Dagster; keys and attributes returned here are used for the asset,
-    its lineage (deps of downstream assets), job-run materializations and partitions.
+    its lineage (deps of downstream assets, through MemoryDatasets too), external assets,
+    job-run materializations and partitions. A dataset has one key, whatever the
+    ``group_name`` argument, and no two datasets share one (both are errors at load).
 
     Parameters
     ----------
