@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetKey,
     AssetsDefinition,
     BetaWarning,
@@ -20,6 +21,7 @@ from dagster import (
 )
 from kedro.pipeline.node import Node
 
+from kedro_dagster._dagster_internals import assets_from_op
 from kedro_dagster.constants import (
     DATASET_METADATA_KEY,
     DONE_OUTPUT,
@@ -44,6 +46,7 @@ from kedro_dagster.translation.catalog import (
 from kedro_dagster.translation.names import code, node_label
 from kedro_dagster.translation.params import parameters_note
 from kedro_dagster.translation.partitions import PartitionPlanner, partition_op_suffixes
+from kedro_dagster.translation.validators import check_spec
 from kedro_dagster.utils import format_node_name
 
 __all__ = ["NodeTranslator"]
@@ -277,6 +280,10 @@ class NodeTranslator:
             metadata_by_output[arg] = metadata
             # Kinds are stored by Dagster as `dagster/kind/<kind>` tags.
             tags_by_output[arg] = {**spec.tags, **{f"dagster/kind/{k}": "" for k in spec.kinds}}
+        check_specs = self._check_specs(output_args.values())
+        for check in check_specs:
+            # Reported by the IO manager when Kedro validates the saved output.
+            outs[check.get_python_identifier()] = Out(Nothing, is_required=False)
 
         ins: dict[str, In] = {}
         keys_by_input: dict[str, AssetKey] = {}
@@ -318,8 +325,9 @@ class NodeTranslator:
             tags=self._op_tags(node),
             description=_with_parameters(f"Kedro node {node_label(node)}", node),
         )
-        return AssetsDefinition.from_op(
+        return assets_from_op(
             op_def,
+            check_specs,
             keys_by_input_name=keys_by_input,
             keys_by_output_name=keys_by_output,
             group_names_by_output_name=groups,
@@ -329,3 +337,14 @@ class NodeTranslator:
             partitions_def=self._partitions.partitions_def(node),
             partition_mappings={arg_of[name]: m for name, m in input_mappings.items()} or None,
         )
+
+    def _check_specs(self, outputs: Iterable[str]) -> list[AssetCheckSpec]:
+        """Checks of the outputs Kedro validates on save (see ``translation.validators``)."""
+        specs: dict[AssetKey, AssetCheckSpec] = {}
+        for name in outputs:
+            check = self._catalog.validator_check(name)
+            if check is not None and check.asset_key not in specs:
+                modes = self._catalog.dataset(name).validator.on
+                if "save" in modes:
+                    specs[check.asset_key] = check_spec(check, modes)
+        return list(specs.values())
