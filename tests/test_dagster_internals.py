@@ -40,3 +40,36 @@ def test_pickled_filesystem_io_manager_round_trips(tmp_path) -> None:
     assert result.success and result.output_for_node("consume") == {"a": 1}
     (stored,) = [p for p in tmp_path.rglob("result") if "produce" in p.parts]
     assert pickle.loads(stored.read_bytes()) == {"a": 1}
+
+
+def test_assets_from_op_with_checks_and_log_check_evaluation() -> None:
+    """A plain op's multi-asset with a check, evaluated by an event logged from its context."""
+    check = dg.AssetCheckSpec("valid", asset="numbers")
+
+    def compute(context, _inputs):
+        internals.log_check_evaluation(
+            context.get_step_execution_context(),
+            dg.AssetCheckEvaluation(asset_key=check.asset_key, check_name="valid", passed=False),
+        )
+        yield dg.Output(1, "numbers")
+
+    op_def = dg.OpDefinition(
+        compute_fn=compute,
+        name="numbers_op",
+        outs={
+            "numbers": dg.Out(),
+            check.get_python_identifier(): dg.Out(dg.Nothing, is_required=False),
+        },
+    )
+    assets = internals.assets_from_op(
+        op_def, [check], keys_by_output_name={"numbers": dg.AssetKey("numbers")}
+    )
+    assert assets.check_keys == {check.key}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([assets], instance=instance)
+        entries = instance.all_logs(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    (entry,) = entries
+    evaluation = entry.dagster_event.event_specific_data
+    assert evaluation.asset_check_key == check.key and not evaluation.passed

@@ -81,7 +81,7 @@ def _launch(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [KEDRO, "dagster", "launch", "--job", "__default__"],
         cwd=project,
-        env=subprocess_env(home),
+        env=subprocess_env(home, COLUMNS="400"),  # Rich wraps log lines at the width
         capture_output=True,
         text=True,
         timeout=600,
@@ -90,7 +90,11 @@ def _launch(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
 
 def _kedro_run(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [KEDRO, "run"], cwd=project, env=subprocess_env(), capture_output=True, text=True
+        [KEDRO, "run"],
+        cwd=project,
+        env=subprocess_env(COLUMNS="400"),
+        capture_output=True,
+        text=True,
     )
 
 
@@ -144,7 +148,9 @@ def test_passing_validators_are_passed_checks(tmp_path: Path, dagster_home: Path
     assert result.returncode == 0, result.stderr[-4000:]
     (dagster_run,) = runs_in(dagster_home)
     assert dagster_run.status.value == "SUCCESS"
-    evaluations = {e.asset_key.to_user_string(): e for e in _evaluations(dagster_home, dagster_run.run_id)}
+    evaluations = {
+        e.asset_key.to_user_string(): e for e in _evaluations(dagster_home, dagster_run.run_id)
+    }
     assert sorted(evaluations) == ["raw", "table"]
     assert all(e.passed for e in evaluations.values())
     assert evaluations["raw"].metadata["kedro/mode"].value == "load"
@@ -170,7 +176,7 @@ def test_error_validator_fails_the_step_as_kedro_run_fails(
     )
     expected = _kedro_run(kedro_side)
     assert expected.returncode != 0
-    assert "Validation failed for dataset 'table' on save" in expected.stderr
+    assert "Validation failed for dataset 'table' on save" in expected.stdout + expected.stderr
     assert not (kedro_side / "data/table.csv").exists()
 
     result = _launch(dagster_side, dagster_home)
@@ -204,14 +210,16 @@ def test_warn_validator_is_a_warn_check_and_the_run_goes_on(
     )
     expected = _kedro_run(kedro_side)
     assert expected.returncode == 0, expected.stderr[-4000:]
-    assert "Validation failed for dataset 'table' on save" in expected.stderr
+    assert "Validation failed for dataset 'table' on save" in expected.stdout
 
     result = _launch(dagster_side, dagster_home)
     assert result.returncode == 0, result.stderr[-4000:]
     (dagster_run,) = runs_in(dagster_home)
     assert dagster_run.status.value == "SUCCESS"
     # Kedro's warning, logged by its catalog in the step.
-    assert "Validation failed for dataset 'table' on save" in result.stderr
+    assert "Validation failed for dataset 'table' on save" in result.stdout + result.stderr, (
+        result.stdout[-3000:] + result.stderr[-3000:]
+    )
     # Validated on save (make_table) and on load (summarise): `on` defaults to both.
     evaluations = _evaluations(dagster_home, dagster_run.run_id)
     modes = sorted(e.metadata["kedro/mode"].value for e in evaluations)
@@ -223,9 +231,7 @@ def test_warn_validator_is_a_warn_check_and_the_run_goes_on(
         ).read_bytes()
 
 
-def test_failing_input_on_load_fails_the_reading_node(
-    tmp_path: Path, dagster_home: Path
-) -> None:
+def test_failing_input_on_load_fails_the_reading_node(tmp_path: Path, dagster_home: Path) -> None:
     kedro_side, dagster_side = _twins(
         tmp_path,
         raw="value\n-1\n2\n",
@@ -233,7 +239,7 @@ def test_failing_input_on_load_fails_the_reading_node(
     )
     expected = _kedro_run(kedro_side)
     assert expected.returncode != 0
-    assert "Validation failed for dataset 'raw' on load" in expected.stderr
+    assert "Validation failed for dataset 'raw' on load" in expected.stdout + expected.stderr
 
     result = _launch(dagster_side, dagster_home)
     assert result.returncode != 0
@@ -251,13 +257,17 @@ def test_failing_input_on_load_fails_the_reading_node(
 
 
 def test_disabled_validator_has_no_check(tmp_path: Path, dagster_home: Path) -> None:
+    """`enabled: false`: no check and no evaluation (and Kedro does not validate either)."""
     project = _project(
         tmp_path / "project",
         raw="value\n1\n2\n30\n",
+        raw_validator="valid_proj.validators.no_negative",
         table_validator={"class": "valid_proj.validators.TableSchema", "enabled": False},
     )
-    assert _checks(project) == []
+    assert _checks(project) == ["raw:kedro_validator"]
     result = _launch(project, dagster_home)
     assert result.returncode == 0, result.stderr[-4000:]
     (dagster_run,) = runs_in(dagster_home)
-    assert _evaluations(dagster_home, dagster_run.run_id) == []
+    evaluations = _evaluations(dagster_home, dagster_run.run_id)
+    assert [e.asset_key.to_user_string() for e in evaluations] == ["raw"]
+    assert (project / "data/table.csv").exists()
