@@ -71,3 +71,38 @@ def test_is_dagster_log_record_tells_converted_records() -> None:
     converted = [r for r in records if "converted by Dagster" in r.getMessage()]
     assert converted and all(internals.is_dagster_log_record(r) for r in converted)
     assert not internals.is_dagster_log_record(plain)
+
+
+def test_log_check_evaluation_from_an_op_context() -> None:
+    """A plain op's multi-asset with a check, evaluated by an event logged from its context."""
+    check = dg.AssetCheckSpec("valid", asset="numbers")
+
+    def compute(context, _inputs):
+        internals.log_check_evaluation(
+            context.get_step_execution_context(),
+            dg.AssetCheckEvaluation(asset_key=check.asset_key, check_name="valid", passed=False),
+        )
+        yield dg.Output(1, "numbers")
+
+    op_def = dg.OpDefinition(
+        compute_fn=compute,
+        name="numbers_op",
+        outs={
+            "numbers": dg.Out(),
+            check.get_python_identifier(): dg.Out(dg.Nothing, is_required=False),
+        },
+    )
+    assets = dg.AssetsDefinition(
+        node_def=op_def,
+        keys_by_output_name={"numbers": dg.AssetKey("numbers")},
+        check_specs_by_output_name={check.get_python_identifier(): check},
+    )
+    assert assets.check_keys == {check.key}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([assets], instance=instance)
+        entries = instance.all_logs(
+            result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    (entry,) = entries
+    evaluation = entry.dagster_event.event_specific_data
+    assert evaluation.asset_check_key == check.key and not evaluation.passed

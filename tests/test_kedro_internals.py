@@ -172,3 +172,24 @@ def test_node_given_name() -> None:
     assert internals.node_given_name(unnamed) is None
     # Kedro's own name of an unnamed node: the function name and a hash suffix.
     assert unnamed.name.startswith("ns.create_confusion_matrix__")
+
+
+def test_validator_cache_is_what_the_catalog_validates_with() -> None:
+    pytest.importorskip("kedro.validation")
+    from kedro.io import DataCatalog
+
+    catalog = DataCatalog.from_config(
+        {"numbers": {"type": "MemoryDataset", "validator": "builtins.len"}}
+    )
+    cache = internals.validator_cache(catalog)
+    assert cache is not None
+    seen = []
+
+    class Recording:
+        def validate(self, data):
+            seen.append(data)
+            return data
+
+    cache["numbers"] = Recording()
+    catalog.save("numbers", [1, 2])
+    assert seen == [[1, 2]]

@@ -14,6 +14,7 @@ __all__ = [
     "default_loggers",
     "is_dagster_log_record",
     "is_valid_cron_string",
+    "log_check_evaluation",
     "pickled_filesystem_io_manager",
 ]
 
@@ -48,3 +49,15 @@ def pickled_filesystem_io_manager(base_dir: str) -> Any:
     from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 
     return PickledObjectFilesystemIOManager(base_dir=base_dir)
+
+
+def log_check_evaluation(step_context: Any, evaluation: Any) -> None:
+    """Log an ``AssetCheckEvaluation`` in a step now, from an IO manager's context.
+
+    ``InputContext`` and ``OutputContext.log_event`` take materializations and observations
+    only; ``DagsterEvent.asset_check_evaluation`` is what ``OpExecutionContext.log_event``
+    calls for check evaluations, and it writes the event to the run's log at once.
+    """
+    from dagster import DagsterEvent
+
+    DagsterEvent.asset_check_evaluation(step_context, evaluation)

@@ -28,6 +28,7 @@ __all__ = [
     "null_hook_manager",
     "partition_path",
     "project_package_name",
+    "validator_cache",
 ]
 
 
@@ -144,3 +145,14 @@ def node_given_name(node: Any) -> str | None:
     """
     name = node._name
     return None if name is None else str(name)
+
+
+def validator_cache(catalog: Any) -> dict[str, Any] | None:
+    """The resolved validators a catalog's load/save funnel uses, by dataset (``_validators``).
+
+    ``DataCatalog._validate`` takes a dataset's validator from this dict before resolving its
+    spec: a validator placed here is the one Kedro calls. ``None`` for a catalog without
+    validators (Kedro < 1.7, or another catalog class).
+    """
+    cache = getattr(catalog, "_validators", None)
+    return cache if isinstance(cache, dict) else None

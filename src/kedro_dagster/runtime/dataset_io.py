@@ -17,6 +17,7 @@ from kedro.io.core import DatasetError
 from kedro_dagster import _kedro_internals as internals
 from kedro_dagster.runtime.metrics import metrics_enabled, metrics_metadata
 from kedro_dagster.runtime.redaction import Redactor
+from kedro_dagster.runtime.validation import Report, observe
 
 __all__ = ["DatasetIO", "Streamed"]
 
@@ -95,30 +96,58 @@ class DatasetIO:
         self._extra_metadata = extra_metadata
         self._row_count = row_count
 
-    def load(self, name: str, node: Any, read: Callable[[], Any] | None = None) -> Any:
-        """Load ``name`` (through the catalog, or ``read``) between the dataset hooks."""
-        return self.redactor.call(self._load, name, node, read)
+    def load(
+        self,
+        name: str,
+        node: Any,
+        read: Callable[[], Any] | None = None,
+        report: Report | None = None,
+    ) -> Any:
+        """Load ``name`` (through the catalog, or ``read``) between the dataset hooks.
 
-    def _load(self, name: str, node: Any, read: Callable[[], Any] | None) -> Any:
+        ``report`` receives the outcome of the dataset's validator, if the catalog runs it.
+        """
+        return self.redactor.call(self._load, name, node, read, report)
+
+    def _load(
+        self, name: str, node: Any, read: Callable[[], Any] | None, report: Report | None
+    ) -> Any:
         if self._before is not None:
             self._before()
         self.hooks.before_dataset_loaded(dataset_name=name, node=node)
-        data = self.catalog.load(name) if read is None else read()
+        with observe(self.catalog, name, "load", report):
+            data = self.catalog.load(name) if read is None else read()
         self.hooks.after_dataset_loaded(dataset_name=name, data=data, node=node)
         return data
 
     def save(
-        self, name: str, data: Any, node: Any, write: Callable[[Any], None] | None = None
+        self,
+        name: str,
+        data: Any,
+        node: Any,
+        write: Callable[[Any], None] | None = None,
+        report: Report | None = None,
     ) -> None:
-        """Save ``data`` to ``name`` (through the catalog, or ``write``) between the hooks."""
-        self.redactor.call(self._save, name, data, node, write)
+        """Save ``data`` to ``name`` (through the catalog, or ``write``) between the hooks.
 
-    def _save(self, name: str, data: Any, node: Any, write: Callable[[Any], None] | None) -> None:
+        ``report`` receives the outcome of the dataset's validator, if the catalog runs it.
+        """
+        self.redactor.call(self._save, name, data, node, write, report)
+
+    def _save(
+        self,
+        name: str,
+        data: Any,
+        node: Any,
+        write: Callable[[Any], None] | None,
+        report: Report | None,
+    ) -> None:
         if self._before is not None:
             self._before()
         self.hooks.before_dataset_saved(dataset_name=name, data=data, node=node)
         if write is None:
-            self.catalog.save(name, data)
+            with observe(self.catalog, name, "save", report):
+                self.catalog.save(name, data)
         else:
             write(data)
         self.hooks.after_dataset_saved(dataset_name=name, data=data, node=node)

@@ -24,6 +24,7 @@ from kedro_dagster.runtime.dataset_io import Streamed
 from kedro_dagster.runtime.failures import InProcessMemoryStorage
 from kedro_dagster.runtime.log_capture import step_log_capture
 from kedro_dagster.runtime.node_runner import node_of
+from kedro_dagster.runtime.validation import ValidatorCheck, reporter
 
 __all__ = [
     "KedroDatasetIOManager",
@@ -55,12 +56,22 @@ class KedroDatasetIOManager(IOManager):
         in the materializations of job runs.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
+    check : ValidatorCheck, optional
+        The asset check of the dataset's Kedro validator: each validation the catalog does
+        while loading or saving is logged as its evaluation.
     """
 
-    def __init__(self, dataset_name: str, asset_key: AssetKey | str, run: Any) -> None:
+    def __init__(
+        self,
+        dataset_name: str,
+        asset_key: AssetKey | str,
+        run: Any,
+        check: ValidatorCheck | None = None,
+    ) -> None:
         self.dataset_name = dataset_name
         self.asset_key = AssetKey.from_coercible(asset_key)
         self.run = run
+        self.check = check
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         """Save ``obj``, then record its materialization (never before the save).
@@ -68,7 +79,9 @@ class KedroDatasetIOManager(IOManager):
         A generator node's output is saved chunk by chunk by its op already.
         """
         if not isinstance(obj, Streamed):
-            self.run.io.save(self.dataset_name, obj, node_of(context.op_def))
+            node = node_of(context.op_def)
+            report = reporter(context, self.check, node, self.run.redactor.redact_metadata)
+            self.run.io.save(self.dataset_name, obj, node, report=report)
         metadata = output_metadata(self.run, self.dataset_name, obj)
         if context.has_asset_key:
             context.add_output_metadata(metadata)
@@ -77,19 +90,25 @@ class KedroDatasetIOManager(IOManager):
 
     def load_input(self, context: InputContext) -> Any:
         """Load the dataset for the consuming node."""
+        node = node_of(context.op_def)
+        report = reporter(context, self.check, node, self.run.redactor.redact_metadata)
         # Inputs load before the op body: Kedro's "Loading data from ..." belongs to the step.
         with step_log_capture(context, self.run.redactor.redact):
-            return self.run.io.load(self.dataset_name, node_of(context.op_def))
+            return self.run.io.load(self.dataset_name, node, report=report)
 
     @classmethod
     def definition(
-        cls, dataset_name: str, asset_key: AssetKey | str, description: str
+        cls,
+        dataset_name: str,
+        asset_key: AssetKey | str,
+        description: str,
+        check: ValidatorCheck | None = None,
     ) -> IOManagerDefinition:
         """An IO manager definition for one dataset, using the ``kedro_run`` resource."""
 
         def init(init_context: Any) -> KedroDatasetIOManager:
             run = getattr(init_context.resources, KEDRO_RUN_RESOURCE)
-            return cls(dataset_name, asset_key, run)
+            return cls(dataset_name, asset_key, run, check)
 
         return IOManagerDefinition(
             resource_fn=init,

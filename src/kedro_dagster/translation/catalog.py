@@ -29,8 +29,10 @@ from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.runtime.io_managers import KedroDatasetIOManager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.runtime.redaction import Redactor
+from kedro_dagster.runtime.validation import ValidatorCheck
 from kedro_dagster.translation.names import code
 from kedro_dagster.translation.translator import KedroDagsterTranslator
+from kedro_dagster.translation.validators import parse_validator, validator_check
 from kedro_dagster.utils import format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
@@ -164,6 +166,8 @@ class DatasetSpec:
         Whether the dataset declares ``_SINGLE_PROCESS`` (it cannot be used by steps in other
         processes); ``None`` until its class is imported (see
         :meth:`CatalogTranslator.is_single_process`).
+    validator : kedro.validation.ValidatorSpec, optional
+        The entry's ``validator:`` (Kedro 1.7+), as Kedro parses it.
     """
 
     name: str
@@ -177,6 +181,7 @@ class DatasetSpec:
     partition_type: str | None = None
     wrapped_type: str | None = None
     single_process: bool | None = None
+    validator: Any = None
 
     @property
     def asset_key(self) -> AssetKey:
@@ -356,9 +361,23 @@ class CatalogTranslator:
             # A CachedDataset's own `_SINGLE_PROCESS` is about its cache, lost when Kedro's
             # ParallelRunner pickles it; each Dagster step builds its own, so what it wraps counts.
             single_process=inner_info.single_process,
+            validator=parse_validator(name, config),
         )
         self._specs[name] = spec
         return spec
+
+    def validator_check(self, name: str) -> ValidatorCheck | None:
+        """The asset check of dataset ``name``'s enabled ``validator:``, if it has one.
+
+        MemoryDatasets are no assets, and the datasets ops read and write themselves
+        (``DagsterNothingDataset``, ``DagsterPartitionedDataset``) get none either.
+        """
+        if is_parameter(name):
+            return None
+        spec = self.dataset(name)
+        if spec.validator is None or spec.ephemeral or self.is_direct(name):
+            return None
+        return validator_check(name, spec.validator, self.get_asset_spec(spec).key)
 
     def is_single_process(self, name: str) -> bool:
         """Whether dataset ``name`` declares ``_SINGLE_PROCESS`` (never usable across processes).
@@ -516,4 +535,5 @@ class CatalogTranslator:
             spec.name,
             self.asset_key(spec.name),
             f"Kedro dataset {code(spec.name)} ({code(spec.type)})",
+            self.validator_check(spec.name),
         )

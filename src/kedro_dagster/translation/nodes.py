@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetDep,
     AssetKey,
     AssetsDefinition,
@@ -46,6 +47,7 @@ from kedro_dagster.translation.catalog import (
 from kedro_dagster.translation.names import code, node_label
 from kedro_dagster.translation.params import parameters_note
 from kedro_dagster.translation.partitions import PartitionPlanner, partition_op_suffixes
+from kedro_dagster.translation.validators import check_spec
 from kedro_dagster.utils import format_node_name
 
 __all__ = ["NodeTranslator"]
@@ -280,6 +282,10 @@ class NodeTranslator:
             outs[arg] = Out(Nothing) if direct else Out(io_manager_key=io_manager_key(name))
             keys_by_output[arg] = spec.key
             specs.append(spec.merge_attributes(metadata=node_metadata))
+        check_specs = self._check_specs(output_args.values())
+        for check in check_specs:
+            # Reported by the IO manager when Kedro validates the saved output.
+            outs[check.get_python_identifier()] = Out(Nothing, is_required=False)
 
         ins: dict[str, In] = {}
         keys_by_input: dict[str, AssetKey] = {}
@@ -331,6 +337,7 @@ class NodeTranslator:
         # code version...): only the deps and the fan-out's partitions are the node's.
         return AssetsDefinition(
             node_def=op_def,
+            check_specs_by_output_name={c.get_python_identifier(): c for c in check_specs},
             keys_by_input_name=keys_by_input,
             keys_by_output_name=keys_by_output,
             specs=[
@@ -342,3 +349,14 @@ class NodeTranslator:
                 for spec in specs
             ],
         )
+
+    def _check_specs(self, outputs: Iterable[str]) -> list[AssetCheckSpec]:
+        """Checks of the outputs Kedro validates on save (see ``translation.validators``)."""
+        specs: dict[AssetKey, AssetCheckSpec] = {}
+        for name in outputs:
+            check = self._catalog.validator_check(name)
+            if check is not None and check.asset_key not in specs:
+                modes = self._catalog.dataset(name).validator.on
+                if "save" in modes:
+                    specs[check.asset_key] = check_spec(check, modes)
+        return list(specs.values())

@@ -46,6 +46,7 @@ from kedro_dagster.translation.translator import (
     KedroDagsterTranslator,
     KedroDagsterTranslatorSettings,
 )
+from kedro_dagster.translation.validators import standalone_checks
 
 __all__ = ["KedroProjectTranslator"]
 
@@ -243,6 +244,16 @@ class _Translation:
             needed["io_manager"] = default_io_manager()
             assets.append(asset.with_resources({KEDRO_RUN_RESOURCE: asset_run, **needed}))
         assets.extend(self._external_assets(deployed, producers, groups))
+        assets.extend(
+            check.with_resources(
+                {KEDRO_RUN_RESOURCE: asset_run, "io_manager": default_io_manager()}
+            )
+            for check in standalone_checks(
+                self.catalog,
+                self._all_datasets(deployed),
+                lambda name: strip_transcoding(name) in producers,
+            )
+        )
         logger.debug(
             "Translated %d nodes into %d jobs and %d asset definitions",
             len(deployed),
