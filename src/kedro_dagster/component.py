@@ -113,8 +113,9 @@ def defs_yaml(type_name: str, folder: Path, params: KedroProjectScaffoldParams) 
     if params.namespace:
         attributes["namespace"] = params.namespace
     header = (
-        "# A Kedro project as Dagster definitions (kedro-dagster): jobs from conf/<env>/dagster.yml,\n"
-        "# datasets as assets. project_path: relative to this folder (default: the dg project).\n"
+        "# A Kedro project as Dagster definitions (kedro-dagster): jobs from\n"
+        "# conf/<env>/dagster.yml, datasets as assets. project_path: relative to this\n"
+        "# folder (default: the dg project).\n"
         "# Options: env, namespace, translation (asset_key_prefix, group_name, owners, tags,\n"
         "# automation_condition, enable_code_references, enable_row_count).\n"
     )
