@@ -1,4 +1,4 @@
-"""`kedro_dagster.KedroProjectComponent`: dg scaffolds it, `dg list/check defs` and `dev` load it."""
+"""`kedro_dagster.KedroProjectComponent`: dg scaffolds it; `dg list/check defs`, `dev` load it."""
 
 from __future__ import annotations
 
@@ -169,6 +169,27 @@ def test_bad_project_path_names_the_defs_yaml(tmp_path: Path, dagster_home: Path
     seen = " ".join((result.stdout + result.stderr).split())  # Rich wraps long lines
     assert "is not a Kedro project (no pyproject.toml)" in seen
     assert "defs.yaml: key 'attributes.project_path'" in seen
+
+
+def test_namespace_prefixes_jobs_schedules_and_sensor(tmp_path: Path, dagster_home: Path) -> None:
+    root = dg_project(tmp_path / "platform")
+    make_project(
+        root / "sales",
+        "sales_pkg",
+        dagster={
+            "schedules": {"daily": {"cron_schedule": "0 0 * * *"}},
+            "jobs": {"main": {"pipeline": {"pipeline_name": "main"}, "schedule": "daily"}},
+        },
+    )
+    dg(root, dagster_home, "scaffold", "defs", COMPONENT, "sales", "--project-path", "sales")
+    path = root / "src/dataplatform/defs/sales/defs.yaml"
+    path.write_text(
+        path.read_text() + "  namespace: sales\n  translation:\n    asset_key_prefix: []\n"
+    )
+    listed = list_defs(root, dagster_home)
+    assert {j["name"] for j in listed["jobs"]} - {"__ASSET_JOB"} == {"sales__main"}
+    assert {s["name"] for s in listed["schedules"]} == {"sales__main__daily"}
+    assert {s["name"] for s in listed["sensors"]} == {"sales__kedro_on_pipeline_error"}
 
 
 @pytest.mark.xfail(
