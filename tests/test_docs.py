@@ -253,6 +253,15 @@ def _check_yaml(snippet: Snippet, workdir: Path) -> None:
         _check_catalog(data, workdir)
     elif kind == "logging":
         _check_logging(snippet, workdir)
+    elif (
+        kind == "other"
+        and isinstance(data, dict)
+        and str(data.get("type", "")).startswith("kedro_dagster.")
+    ):  # a component's defs.yaml: its attributes against the component's schema
+        import kedro_dagster
+
+        component = getattr(kedro_dagster, data["type"].split(".", 1)[1])
+        component.model().model_validate(data.get("attributes") or {})
 
 
 @pytest.mark.parametrize("snippet", _of("yaml", "yml"))

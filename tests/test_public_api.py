@@ -10,6 +10,7 @@ import pytest
 
 TOP_LEVEL = [
     "KedroProjectTranslator",
+    "KedroProjectComponent",
     "KedroDagsterTranslator",
     "KedroDagsterTranslatorSettings",
     "CatalogTranslator",

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "DagsterPartitionedDataset": "kedro_dagster.datasets",
     "DagsterNothingDataset": "kedro_dagster.datasets",
     "KedroProject": "kedro_dagster.project",
+    "KedroProjectComponent": "kedro_dagster.component",
     "KedroDagsterError": "kedro_dagster.errors",
     "KedroDagsterConfigError": "kedro_dagster.errors",
     "getLogger": "kedro_dagster.logging",
@@ -77,6 +78,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kedro_dagster.component import KedroProjectComponent
     from kedro_dagster.config import (
         BaseExecutorOptions,
         CeleryDockerExecutorOptions,

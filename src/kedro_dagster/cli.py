@@ -293,10 +293,22 @@ def dagster_commands() -> None:
 
 @dagster_commands.command()
 @click.option("--env", "-e", default=None, help="Write conf/<ENV>/dagster.yml (default: base).")
+@click.option(
+    "--layout",
+    type=click.Choice(["definitions", "component"]),
+    default="definitions",
+    show_default=True,
+    help="definitions: src/<package>/definitions.py translates the project. component: "
+    "src/<package>/defs/kedro/defs.yaml declares a kedro_dagster.KedroProjectComponent.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.pass_obj
-def init(metadata: Any, env: str | None, force: bool) -> None:
-    """Write conf/<env>/dagster.yml, src/<package>/definitions.py and dg.toml."""
+def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
+    """Write conf/<env>/dagster.yml, src/<package>/definitions.py and dg.toml.
+
+    With --layout component, also src/<package>/defs/kedro/defs.yaml, and definitions.py
+    loads the defs folder.
+    """
     project_path = Path(metadata.project_path)
     package = metadata.package_name
     package_dir = Path(metadata.source_dir) / package
@@ -313,12 +325,20 @@ def init(metadata: Any, env: str | None, force: bool) -> None:
         force,
         project_path,
     )
-    _write(
-        definitions,
-        _template("definitions.py.tmpl").substitute(depth=depth),
-        force,
-        project_path,
-    )
+    if layout == "component":
+        from kedro_dagster.component import KedroProjectScaffoldParams, defs_yaml
+
+        folder = package_dir / "defs" / "kedro"
+        _write(
+            folder / "defs.yaml",
+            defs_yaml("kedro_dagster.KedroProjectComponent", folder, KedroProjectScaffoldParams()),
+            force,
+            project_path,
+        )
+        definitions_py = _template("definitions_component.py.tmpl").template
+    else:
+        definitions_py = _template("definitions.py.tmpl").substitute(depth=depth)
+    _write(definitions, definitions_py, force, project_path)
     _write(
         project_path / "dg.toml",
         _template("dg.toml.tmpl").substitute(package_name=package),

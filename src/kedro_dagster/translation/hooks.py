@@ -42,7 +42,7 @@ def pipeline_error_hook(pipeline: Pipeline) -> HookDefinition:
 
 
 def pipeline_error_sensor(
-    jobs: Sequence[JobDefinition], body: PipelineErrorSensor
+    jobs: Sequence[JobDefinition], body: PipelineErrorSensor, name: str = PIPELINE_ERROR_SENSOR
 ) -> SensorDefinition:
     """The sensor calling ``on_pipeline_error`` when a run of one of ``jobs`` fails.
 
@@ -52,7 +52,7 @@ def pipeline_error_sensor(
     ``kedro run`` without anything to switch on.
     """
     return run_failure_sensor(
-        name=PIPELINE_ERROR_SENSOR,
+        name=name,
         monitored_jobs=list(jobs),
         default_status=DefaultSensorStatus.RUNNING,
         description="Calls the Kedro hook `on_pipeline_error` with the failed node's exception, "

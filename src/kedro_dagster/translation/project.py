@@ -23,7 +23,7 @@ from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.translation.catalog import CatalogTranslator, io_manager_key, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
-from kedro_dagster.translation.hooks import pipeline_error_sensor
+from kedro_dagster.translation.hooks import PIPELINE_ERROR_SENSOR, pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import HOOK_OPS, OpNames
 from kedro_dagster.translation.nodes import NodeTranslator
@@ -76,6 +76,9 @@ class KedroProjectTranslator:
     catalog_translator_class : type, optional
         A :class:`CatalogTranslator` subclass, to customize asset specs (the earlier
         extension point; ``translator`` is the one to use).
+    namespace : str, optional
+        Prepended with ``__`` to the names of jobs, schedules and the failure sensor, so that
+        two Kedro projects (jobs named ``__default__`` in both) load in one code location.
 
     Examples
     --------
@@ -91,11 +94,13 @@ class KedroProjectTranslator:
         *,
         translator: KedroDagsterTranslator | None = None,
         catalog_translator_class: type[CatalogTranslator] = CatalogTranslator,
+        namespace: str | None = None,
     ) -> None:
         self.project_path = Path(project_path or Path.cwd())
         self.env = env
         self.translator = translator or KedroDagsterTranslator()
         self.catalog_translator_class = catalog_translator_class
+        self.namespace = namespace
 
     def to_definitions(self) -> Definitions:
         """Read the project once and build every asset, job, schedule and resource.
@@ -109,8 +114,14 @@ class KedroProjectTranslator:
             config = load_config(project)
             if preflight_mode() != "off":
                 check_catalog_config(project)  # before the catalog is built from it
+            if self.namespace:
+                # Renamed before translation: runs and the failure sensor find a job's
+                # pipeline by its Dagster name, which must then be the namespaced one.
+                config = config.model_copy(
+                    update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
+                )
             return _Translation(
-                project, config, self.catalog_translator_class, self.translator
+                project, config, self.catalog_translator_class, self.translator, self.namespace
             ).definitions()
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
@@ -127,9 +138,11 @@ class _Translation:
         config: KedroDagsterConfig,
         catalog_translator_class: type[CatalogTranslator],
         translator: KedroDagsterTranslator,
+        namespace: str | None = None,
     ) -> None:
         self.project = project
         self.config = config
+        self.namespace = namespace
         self.catalog = catalog_translator_class(project.catalog)
         self.catalog.translator = translator
         # A subclass may not call `KedroDagsterTranslator.__init__`: default switches then.
@@ -275,6 +288,9 @@ class _Translation:
                             for name, job in config.jobs.items()
                         },
                     ),
+                    name=f"{self.namespace}__{PIPELINE_ERROR_SENSOR}"
+                    if self.namespace
+                    else PIPELINE_ERROR_SENSOR,
                 )
             )
         return Definitions(
