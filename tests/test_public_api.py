@@ -64,3 +64,23 @@ def test_import_is_lazy() -> None:
     code = "import sys, kedro_dagster; print('dagster' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_public_name_is_in_one_stability_tier() -> None:
+    """docs/reference.md#stability lists each name of `__all__` once, as stable or advanced."""
+    import re
+    from pathlib import Path
+
+    import kedro_dagster
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
+    section = text.split("## Stability", 1)[1].split("\n## ", 1)[0]
+    tiers = {
+        tier: re.findall(
+            r"`(\w+)`", section.split(f"**{tier}**", 1)[1].split("\n- **", 1)[0].split("\n\n", 1)[0]
+        )
+        for tier in ("Stable", "Advanced")
+    }
+    listed = tiers["Stable"] + tiers["Advanced"]
+    assert sorted(listed) == sorted(set(listed)), "a name is listed twice"
+    assert set(listed) == set(kedro_dagster.__all__)
