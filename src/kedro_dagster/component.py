@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from dagster import AutomationCondition, Definitions
@@ -39,11 +39,12 @@ from dagster.components import (
 from pydantic import BaseModel
 
 from kedro_dagster.errors import KedroDagsterConfigError
-from kedro_dagster.translation import (
-    KedroDagsterTranslator,
-    KedroDagsterTranslatorSettings,
-    KedroProjectTranslator,
-)
+
+if TYPE_CHECKING:
+    from kedro_dagster.translation import KedroDagsterTranslatorSettings
+
+# The translation (and Kedro) is imported when the component builds its definitions, not with
+# this module: `dg` imports it at start-up to list components, before it sets up its logging.
 
 __all__ = ["KedroProjectComponent", "KedroTranslationArgs"]
 
@@ -155,8 +156,10 @@ class KedroProjectComponent(Component, Resolvable):
         path = Path(self.project_path).expanduser()
         return path if path.is_absolute() else (context.path / path).resolve()
 
-    def translator_settings(self) -> KedroDagsterTranslatorSettings:
+    def translator_settings(self) -> "KedroDagsterTranslatorSettings":
         """The translator settings of ``translation:`` (and of ``namespace``)."""
+        from kedro_dagster.translation import KedroDagsterTranslatorSettings
+
         args = self.translation or KedroTranslationArgs()
         prefix = args.asset_key_prefix
         if prefix is None:
@@ -190,6 +193,8 @@ class KedroProjectComponent(Component, Resolvable):
                 file=where,
                 key=("attributes", "project_path"),
             )
+        from kedro_dagster.translation import KedroDagsterTranslator, KedroProjectTranslator
+
         return KedroProjectTranslator(
             project_path=root,
             env=self.env,

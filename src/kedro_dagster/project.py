@@ -13,11 +13,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.config import AbstractConfigLoader, MissingConfigException
-from kedro.framework.startup import ProjectMetadata, bootstrap_project
 from kedro.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from kedro.framework.startup import ProjectMetadata
 
 from kedro_dagster._compat import (
     explain_node_limit,
@@ -110,6 +112,10 @@ class KedroProject:
                 "the project's pyproject.toml with a [tool.kedro] section.",
                 file=path,
             )
+        # Imported here: `kedro.framework.project` configures logging when imported, which
+        # must not happen when `dg` merely lists the components of this package.
+        from kedro.framework.startup import bootstrap_project
+
         metadata = bootstrap_project(path)
         from kedro.framework.project import settings
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from kedro.framework.startup import bootstrap_project
 from kedro.io.core import VERSION_FORMAT, generate_timestamp
 
 from kedro_dagster import _kedro_internals as internals
@@ -64,6 +63,7 @@ def _credentials(config_loader: Any) -> Any:
 def _ensure_bootstrapped(project_path: Path) -> str:
     """Bootstrap the project unless this process already did; its package name."""
     import kedro.framework.project as kedro_project
+    from kedro.framework.startup import bootstrap_project
 
     package_name = internals.project_package_name(project_path)
     if package_name != kedro_project.PACKAGE_NAME:
