@@ -181,15 +181,14 @@ class PipelineTranslator:
     parameters : Mapping
         The project's parameters in ``env``.
     catalog : CatalogTranslator
-        Dataset records.
+        Dataset records; its ``namespace`` also prefixes the start and end ops and the
+        resource keys.
     nodes : NodeTranslator
         The shared node ops.
     config_file : str, optional
         The ``dagster.yml`` file(s) the jobs come from, named in errors.
     row_count : bool
         Whether job-run materializations record the row and column counts of table outputs.
-    namespace : Namespace, optional
-        Prefixes the start and end ops and the resource keys (the catalog's namespace).
     """
 
     def __init__(
