@@ -9,9 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from conftest import KEDRO, run, subprocess_env
+from conftest import KEDRO, materialized_assets, run, runs_in, subprocess_env
 from dev_server import graphql, serve
 from kedro_factory import make_project
 
@@ -187,12 +185,6 @@ def test_namespace_prefixes_jobs_schedules_and_sensor(tmp_path: Path, dagster_ho
     assert {s["name"] for s in listed["sensors"]} == {"sales__kedro_on_pipeline_error"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waiting on the translator branch: input asset keys (lineage roots) must follow the "
-    "translator's asset_key_prefix, and two projects' assets still share the resource key "
-    "'kedro_run' and op names (see docs/component.md, 'Two Kedro projects')",
-)
 def test_two_kedro_projects_as_two_components(tmp_path: Path, dagster_home: Path) -> None:
     root = dg_project(tmp_path / "platform")
     for name in ("sales", "stock"):
@@ -206,6 +198,65 @@ def test_two_kedro_projects_as_two_components(tmp_path: Path, dagster_home: Path
     keys = {a["asset_key"] for a in listed["assets"]}
     assert {"sales/summary", "stock/summary", "sales/raw", "stock/raw"} <= keys
     dg(root, dagster_home, "check", "defs")
+
+
+def step_keys(home: Path, run_id: str) -> set[str]:
+    """The step keys of a run's events."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        return {e.step_key for e in instance.all_logs(run_id) if e.step_key}
+
+
+def _two_components(tmp_path: Path, dagster_home: Path) -> Path:
+    """A dg project holding the Kedro projects `sales` (factor 2) and `stock` (factor 3)."""
+    root = dg_project(tmp_path / "platform")
+    for name, factor in (("sales", 2.0), ("stock", 3.0)):
+        make_project(root / name, f"{name}_pkg", parameters={"factor": factor})
+        dg(root, dagster_home, "scaffold", "defs", COMPONENT, name, "--project-path", name)
+        path = root / f"src/dataplatform/defs/{name}/defs.yaml"
+        path.write_text(path.read_text() + f"  namespace: {name}\n")
+    return root
+
+
+def test_a_job_of_each_of_two_components_runs(tmp_path: Path, dagster_home: Path) -> None:
+    root = _two_components(tmp_path, dagster_home)
+    dg(root, dagster_home, "launch", "--job", "sales__main")
+    # The launchpad's parameters sit under the project's own `kedro_run` resource.
+    params = {"resources": {"stock__kedro_run": {"config": {"params": {"factor": 4.0}}}}}
+    dg(root, dagster_home, "launch", "--job", "stock__main", "--config-json", json.dumps(params))
+    # Each project's nodes ran with its own catalog and parameters, in its own folder.
+    assert (root / "sales/data/table.csv").read_text().splitlines()[-1] == "3,6.0"
+    assert (root / "stock/data/table.csv").read_text().splitlines()[-1] == "3,12.0"
+    assert (root / "stock/data/summary.csv").is_file()
+    runs = {r.job_name: r for r in runs_in(dagster_home)}
+    assert set(runs) == {"sales__main", "stock__main"}
+    for name, dagster_run in runs.items():
+        assert dagster_run.status.value == "SUCCESS"
+        ns = name.split("__")[0]
+        assert materialized_assets(dagster_home, dagster_run.run_id) == {
+            f"{ns}/table",
+            f"{ns}/summary",
+        }
+        # The run's steps (the ops of the job) are the project's own.
+        assert step_keys(dagster_home, dagster_run.run_id) == {
+            f"{ns}__before_pipeline_run",
+            f"{ns}__make_table",
+            f"{ns}__summarise",
+            f"{ns}__after_pipeline_run",
+        }
+
+
+def test_assets_of_two_components_materialize_in_one_run(
+    tmp_path: Path, dagster_home: Path
+) -> None:
+    root = _two_components(tmp_path, dagster_home)
+    dg(root, dagster_home, "launch", "--assets", "sales/table,stock/table")
+    (dagster_run,) = runs_in(dagster_home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert materialized_assets(dagster_home, dagster_run.run_id) == {"sales/table", "stock/table"}
+    assert (root / "sales/data/table.csv").read_text().splitlines()[-1] == "3,6.0"
+    assert (root / "stock/data/table.csv").read_text().splitlines()[-1] == "3,9.0"
 
 
 def test_dev_serves_the_component_layout(tmp_path: Path, dagster_home: Path) -> None:

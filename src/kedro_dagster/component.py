@@ -6,7 +6,7 @@
     attributes:
       project_path: ../../../..        # relative to this file's folder, or absolute
       env: prod                        # default: KEDRO_ENV, else the project's default
-      namespace: spaceflights          # jobs spaceflights__<job>, keys spaceflights/<dataset>
+      namespace: spaceflights          # names spaceflights__<name>, keys spaceflights/<dataset>
       translation:
         group_name: kedro
         owners: [team:data]
@@ -137,9 +137,9 @@ class KedroProjectComponent(Component, Resolvable):
     env : str, optional
         Kedro environment; ``KEDRO_ENV``, else the project's default run environment.
     namespace : str, optional
-        Keeps two Kedro projects of one ``dg`` project apart: jobs, schedules and the failure
-        sensor are named ``<namespace>__<name>`` and asset keys start with ``<namespace>``
-        (unless ``translation.asset_key_prefix`` says otherwise).
+        Keeps two Kedro projects of one ``dg`` project apart: jobs, schedules, the failure
+        sensor, ops and resource keys are named ``<namespace>__<name>`` and asset keys start
+        with ``<namespace>`` (unless ``translation.asset_key_prefix`` says otherwise).
     translation : KedroTranslationArgs, optional
         The options of :class:`KedroDagsterTranslatorSettings`.
     """

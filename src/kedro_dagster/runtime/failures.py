@@ -147,9 +147,9 @@ class InProcessMemoryStorage(IOManager):
                 self._write(identifier, obj)
 
 
-def _spill_memory(resources: Any) -> None:
+def _spill_memory(resources: Any, key: str) -> None:
     """Keep the in-process MemoryDatasets of a failed run for a re-execution."""
-    manager = getattr(resources, MEMORY_IO_MANAGER, None)
+    manager = getattr(resources, key, None)
     storage = getattr(manager, "storage", manager)
     if isinstance(storage, InProcessMemoryStorage):
         storage.spill()
@@ -162,14 +162,23 @@ class RunFailureHook:
     ----------
     pipeline : Pipeline
         The job's filtered pipeline, passed to ``on_pipeline_error``.
+    run_key, memory_key : str
+        Keys of the job's ``kedro_run`` resource and MemoryDataset IO manager.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        run_key: str = KEDRO_RUN_RESOURCE,
+        memory_key: str = MEMORY_IO_MANAGER,
+    ) -> None:
         self.pipeline = pipeline
+        self.run_key = run_key
+        self.memory_key = memory_key
 
     def __call__(self, context: Any) -> None:
         """Keep the run's MemoryDatasets; call ``on_pipeline_error`` if first to fail."""
-        _spill_memory(context.resources)
+        _spill_memory(context.resources, self.memory_key)
         instance = context.instance
         run_id = context.run_id
         if not _is_first_failure(instance, run_id, context.step_key):
@@ -179,7 +188,7 @@ class RunFailureHook:
         # Recorded before the call: a hook that never returns must not be called again
         # by the sensor.
         instance.add_run_tags(run_id, {PIPELINE_ERROR_TAG: PIPELINE_ERROR_CALLED})
-        run = getattr(context.resources, KEDRO_RUN_RESOURCE)
+        run = getattr(context.resources, self.run_key)
         run.join_tracking()
         error = step_error(context.op_exception)
         context.log.info(

@@ -94,6 +94,8 @@ class PipelineErrorSensor:
         Each job's launchpad parameter defaults, to recover the run's edits.
     run_params : Mapping of str to Mapping
         Each job's ``run_params`` entries (pipeline and filters).
+    run_key : str
+        Key of the jobs' ``kedro_run`` resource, whose run config holds the parameters.
     """
 
     def __init__(
@@ -103,7 +105,9 @@ class PipelineErrorSensor:
         pipelines: Mapping[str, Pipeline],
         params_defaults: Mapping[str, Mapping[str, Any]],
         run_params: Mapping[str, Mapping[str, Any]],
+        run_key: str = KEDRO_RUN_RESOURCE,
     ) -> None:
+        self.run_key = run_key
         self.project_path = project_path
         self.env = env
         self.pipelines = pipelines
@@ -120,7 +124,7 @@ class PipelineErrorSensor:
             # Called in the run by its failed step (`runtime.failures`): the sensor is for
             # runs that died without running that code (a killed process).
             return
-        config = (dagster_run.run_config or {}).get("resources", {}).get(KEDRO_RUN_RESOURCE, {})
+        config = (dagster_run.run_config or {}).get("resources", {}).get(self.run_key, {})
         params = (config.get("config") or {}).get("params") or {}
         run = KedroRunContext.create(
             project_path=self.project_path,

@@ -103,16 +103,20 @@ class KedroDatasetIOManager(IOManager):
         asset_key: AssetKey | str,
         description: str,
         check: ValidatorCheck | None = None,
+        run_key: str = KEDRO_RUN_RESOURCE,
     ) -> IOManagerDefinition:
-        """An IO manager definition for one dataset, using the ``kedro_run`` resource."""
+        """An IO manager definition for one dataset, using the ``kedro_run`` resource.
+
+        ``run_key`` is that resource's key (namespaced when two projects share a repository).
+        """
 
         def init(init_context: Any) -> KedroDatasetIOManager:
-            run = getattr(init_context.resources, KEDRO_RUN_RESOURCE)
+            run = getattr(init_context.resources, run_key)
             return cls(dataset_name, asset_key, run, check)
 
         return IOManagerDefinition(
             resource_fn=init,
-            required_resource_keys={KEDRO_RUN_RESOURCE},
+            required_resource_keys={run_key},
             description=description,
         )
 
@@ -191,7 +195,9 @@ class PickleUPathIOManager(UPathIOManager):
             return pickle.load(file)
 
 
-def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManagerDefinition:
+def memory_io_manager(
+    in_process: bool, base_dir: str | None = None, run_key: str = KEDRO_RUN_RESOURCE
+) -> IOManagerDefinition:
     """Storage of a job's MemoryDatasets: memory in-process, run-scoped files otherwise.
 
     Parameters
@@ -202,6 +208,8 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
         Local folder or fsspec URL (``s3://bucket/prefix``...) of the run-scoped files, shared
         by every worker of a distributed executor (``intermediate_storage`` in dagster.yml);
         the instance's storage directory (``$DAGSTER_HOME/storage``) by default.
+    run_key : str
+        Key of the job's ``kedro_run`` resource.
     """
 
     def init(init_context: Any) -> KedroMemoryIOManager:
@@ -213,11 +221,11 @@ def memory_io_manager(in_process: bool, base_dir: str | None = None) -> IOManage
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
             storage = pickled_filesystem_io_manager(init_context.instance.storage_directory())
-        return KedroMemoryIOManager(storage, getattr(init_context.resources, KEDRO_RUN_RESOURCE))
+        return KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
 
     where = "in memory" if in_process else "in run-scoped files"
     return IOManagerDefinition(
         resource_fn=init,
-        required_resource_keys={KEDRO_RUN_RESOURCE},
+        required_resource_keys={run_key},
         description=f"Kedro MemoryDatasets, kept {where}.",
     )

@@ -39,8 +39,8 @@ def _discard_chunk(name: str, chunk: Any) -> None:
     """A chunk of a recomputed generator node: only its last value is used (see ``unstreamed``)."""
 
 
-def _run_resource(context: Any) -> Any:
-    return getattr(context.resources, KEDRO_RUN_RESOURCE)
+def _run_resource(context: Any, key: str) -> Any:
+    return getattr(context.resources, key)
 
 
 def _preflight(run: Any, names: Iterable[str], headline: str, credentials: Any = None) -> None:
@@ -105,6 +105,8 @@ class NodeCompute:
         partitions are read and written by key), which carry no value between ops.
     selection : PartitionSelection, optional
         The partition this op runs for, when the node is fanned out.
+    run_key : str
+        Key of the ``kedro_run`` resource (namespaced when two projects share a repository).
     """
 
     def __init__(
@@ -114,7 +116,9 @@ class NodeCompute:
         output_args: Mapping[str, str],
         direct: Iterable[str] = (),
         selection: PartitionSelection | None = None,
+        run_key: str = KEDRO_RUN_RESOURCE,
     ) -> None:
+        self.run_key = run_key
         self.node = node
         self.input_args = dict(input_args)
         self.output_args = dict(output_args)
@@ -196,7 +200,7 @@ class NodeCompute:
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
         """Run the node and emit its outputs for the IO managers to save."""
         # The IO managers save each output before the generator resumes: inside the capture.
-        run = _run_resource(context)
+        run = _run_resource(context, self.run_key)
         with step_log_capture(context, run.redactor.redact):
             selection = self.selection
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
@@ -231,8 +235,9 @@ class AssetNodeCompute(NodeCompute):
         is_ephemeral: Any,
         direct: Iterable[str] = (),
         selections: Mapping[str, PartitionSelection] | None = None,
+        run_key: str = KEDRO_RUN_RESOURCE,
     ) -> None:
-        super().__init__(node, input_args, output_args, direct)
+        super().__init__(node, input_args, output_args, direct, run_key=run_key)
         self.producers = producers
         self.is_ephemeral = is_ephemeral
         self.selections = dict(selections) if selections else None
@@ -289,7 +294,7 @@ class AssetNodeCompute(NodeCompute):
         The step joins (or starts) the run's MLflow run, and ends it once its outputs are
         saved: runs of assets have no end op.
         """
-        run = _run_resource(context)
+        run = _run_resource(context, self.run_key)
         with step_log_capture(context, run.redactor.redact):
             yield from self._materialize(context, run, loaded)
 
@@ -324,10 +329,15 @@ class _JobPipelines:
     ----------
     pipelines : Mapping of str to Pipeline
         Each job's filtered pipeline, by job name (filled while the jobs are built).
+    run_key : str
+        Key of the ``kedro_run`` resource.
     """
 
-    def __init__(self, pipelines: Mapping[str, Pipeline]) -> None:
+    def __init__(
+        self, pipelines: Mapping[str, Pipeline], run_key: str = KEDRO_RUN_RESOURCE
+    ) -> None:
         self.pipelines = pipelines
+        self.run_key = run_key
 
     def pipeline(self, context: Any) -> Pipeline:
         """The pipeline of the job ``context`` runs in."""
@@ -346,7 +356,7 @@ class StartCompute(_JobPipelines):
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
-        run = _run_resource(context)
+        run = _run_resource(context, self.run_key)
         with step_log_capture(context, run.redactor.redact):
             run.redactor.call(self._start, context, run)
         yield Output(None, START_OUTPUT)
@@ -381,7 +391,7 @@ class EndCompute(_JobPipelines):
 
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
-        run = _run_resource(context)
+        run = _run_resource(context, self.run_key)
         with step_log_capture(context, run.redactor.redact):
             run.join_tracking()
             pipeline = self.pipeline(context)

@@ -284,7 +284,9 @@ def reporter(
     return report
 
 
-def standalone_check(check: ValidatorCheck) -> Callable[[Any], AssetCheckResult]:
+def standalone_check(
+    check: ValidatorCheck, run_key: str = KEDRO_RUN_RESOURCE
+) -> Callable[[Any], AssetCheckResult]:
     """Body of the check of a dataset no deployed node writes: load it, validate it.
 
     Executed on its own (from the UI, a schedule), it validates as Kedro's catalog does on
@@ -297,7 +299,7 @@ def standalone_check(check: ValidatorCheck) -> Callable[[Any], AssetCheckResult]
         from kedro.validation import validate_dataset
         from kedro.validation.exceptions import DataValidationError
 
-        run = getattr(context.resources, KEDRO_RUN_RESOURCE)
+        run = getattr(context.resources, run_key)
         result = run.redactor.call(validate_dataset, run.catalog, check.dataset, on="load")
         if result.status == "errored":
             raise run.redactor.sanitize(DatasetError(result.message or result.status))

@@ -31,6 +31,7 @@ from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.runtime.redaction import Redactor
 from kedro_dagster.runtime.validation import ValidatorCheck
 from kedro_dagster.translation.names import code
+from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 from kedro_dagster.translation.translator import KedroDagsterTranslator
 from kedro_dagster.translation.validators import parse_validator, validator_check
 from kedro_dagster.utils import format_dataset_name
@@ -232,6 +233,9 @@ class CatalogTranslator:
     translator : KedroDagsterTranslator, optional
         Builds the asset specs; the default translation when omitted.
     """
+
+    #: Prefix of the IO managers' resource keys (set by ``KedroProjectTranslator``).
+    namespace: Namespace = NO_NAMESPACE
 
     def __init__(self, catalog: Any, translator: KedroDagsterTranslator | None = None) -> None:
         self._catalog = catalog
@@ -526,6 +530,10 @@ class CatalogTranslator:
                 f"key '{key.to_user_string()}'. Give each dataset its own key.",
             )
 
+    def io_manager_key(self, dataset_name: str) -> str:
+        """Resource key of the IO manager of one Kedro dataset, in this project's namespace."""
+        return self.namespace(io_manager_key(dataset_name))
+
     def io_manager(self, spec: DatasetSpec) -> IOManagerDefinition:
         """The IO manager loading and saving ``spec``, recording job-run materializations.
 
@@ -536,4 +544,5 @@ class CatalogTranslator:
             self.asset_key(spec.name),
             f"Kedro dataset {code(spec.name)} ({code(spec.type)})",
             self.validator_check(spec.name),
+            run_key=self.namespace.kedro_run,
         )

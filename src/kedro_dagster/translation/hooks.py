@@ -14,9 +14,9 @@ from dagster import (
 )
 from kedro.pipeline import Pipeline
 
-from kedro_dagster.constants import KEDRO_RUN_RESOURCE, MEMORY_IO_MANAGER
 from kedro_dagster.runtime.failures import RunFailureHook
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
+from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 
 __all__ = [
     "PIPELINE_ERROR_HOOK",
@@ -29,7 +29,7 @@ PIPELINE_ERROR_SENSOR = "kedro_on_pipeline_error"
 PIPELINE_ERROR_HOOK = "kedro_on_pipeline_error"
 
 
-def pipeline_error_hook(pipeline: Pipeline) -> HookDefinition:
+def pipeline_error_hook(pipeline: Pipeline, namespace: Namespace = NO_NAMESPACE) -> HookDefinition:
     """The failure hook of a job's ops: ``on_pipeline_error`` once per failed run, in the run.
 
     It also keeps an in-process run's MemoryDatasets for a re-execution from failure (see
@@ -37,8 +37,8 @@ def pipeline_error_hook(pipeline: Pipeline) -> HookDefinition:
     """
     return failure_hook(
         name=PIPELINE_ERROR_HOOK,
-        required_resource_keys={KEDRO_RUN_RESOURCE, MEMORY_IO_MANAGER},
-    )(RunFailureHook(pipeline))
+        required_resource_keys={namespace.kedro_run, namespace.memory_io_manager},
+    )(RunFailureHook(pipeline, namespace.kedro_run, namespace.memory_io_manager))
 
 
 def pipeline_error_sensor(

@@ -17,6 +17,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
 from kedro_dagster import _kedro_internals as internals
+from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 from kedro_dagster.utils import format_node_name
 
 __all__ = [
@@ -76,9 +77,14 @@ class OpNames:
     ----------
     pipelines : Mapping of str to Pipeline
         Every registered pipeline.
+    namespace : Namespace, optional
+        Prefixes every op name (``<namespace>__<op>``), so that two projects' ops coexist.
     """
 
-    def __init__(self, pipelines: Mapping[str, Pipeline]) -> None:
+    def __init__(
+        self, pipelines: Mapping[str, Pipeline], namespace: Namespace = NO_NAMESPACE
+    ) -> None:
+        self._namespace = namespace
         nodes = _nodes(pipelines.values())
         wanted = {
             name: format_node_name(_readable_name(node) if _is_unnamed(node) else name)
@@ -98,4 +104,8 @@ class OpNames:
     def of_name(self, name: str) -> str:
         """The op name of the node called ``name`` in Kedro (another name: mapped as one)."""
         op = self._names.get(name)
-        return op if op is not None else format_node_name(name)
+        return self._namespace(op if op is not None else format_node_name(name))
+
+    def hook_op(self, name: str) -> str:
+        """The op name of the hook op ``name`` (one of :data:`HOOK_OPS`)."""
+        return self._namespace(name)

@@ -26,8 +26,6 @@ from kedro.pipeline.node import Node
 from kedro_dagster.constants import (
     DATASET_METADATA_KEY,
     DONE_OUTPUT,
-    KEDRO_RUN_RESOURCE,
-    MEMORY_IO_MANAGER,
     METADATA_PREFIX,
     START_INPUT,
 )
@@ -41,7 +39,6 @@ from kedro_dagster.runtime.ops import (
 from kedro_dagster.translation.catalog import (
     CatalogTranslator,
     arg_name,
-    io_manager_key,
     strip_transcoding,
 )
 from kedro_dagster.translation.names import code, node_label
@@ -79,9 +76,9 @@ def _without(deps: Mapping[AssetKey, AssetDep], taken: Iterable[AssetDep]) -> li
     return [dep for key, dep in deps.items() if key not in keys]
 
 
-def _with_parameters(description: str, node: Node) -> str:
+def _with_parameters(description: str, node: Node, run_key: str) -> str:
     """The op description followed by the parameters the node reads (a Markdown paragraph)."""
-    note = parameters_note(node.inputs)
+    note = parameters_note(node.inputs, run_key)
     return f"{description}\n\n{note}" if note else description
 
 
@@ -189,7 +186,7 @@ class NodeTranslator:
                 ins[arg] = In(Nothing, description=f"Kedro dataset {code(name)} (read by the op)")
                 continue
             ins[arg] = In(
-                input_manager_key=None if spec.ephemeral else io_manager_key(name),
+                input_manager_key=None if spec.ephemeral else catalog.io_manager_key(name),
                 description=f"Kedro dataset {code(name)}",
                 metadata={DATASET_METADATA_KEY: name},
             )
@@ -202,21 +199,31 @@ class NodeTranslator:
                     Nothing, description=f"Kedro dataset {code(name)} (saved by the op)"
                 )
                 continue
+            key = (
+                catalog.namespace.memory_io_manager
+                if spec.ephemeral
+                else catalog.io_manager_key(name)
+            )
             outs[arg] = Out(
-                io_manager_key=MEMORY_IO_MANAGER if spec.ephemeral else io_manager_key(name),
+                io_manager_key=key,
                 description=f"Kedro dataset {code(name)}",
                 metadata={DATASET_METADATA_KEY: name},
             )
         outs[DONE_OUTPUT] = Out(Nothing)
         compute = NodeCompute(
-            node, input_args, {name: arg for arg, name in output_args.items()}, direct, selection
+            node,
+            input_args,
+            {name: arg for arg, name in output_args.items()},
+            direct,
+            selection,
+            run_key=catalog.namespace.kedro_run,
         )
         tags = self._op_tags(node)
         description = f"Kedro node {node_label(node)}"
         if selection is not None:
             tags[f"{METADATA_PREFIX}/partition"] = selection.key
             description += f", partition {code(selection.key)}"
-        description = _with_parameters(description, node)
+        description = _with_parameters(description, node, catalog.namespace.kedro_run)
         # OpDefinition with a plain compute function: no signature inspection or docstring
         # parsing per op, which the @op decorator would pay for every node at every load.
         return OpDefinition(
@@ -224,7 +231,7 @@ class NodeTranslator:
             name=self.op_name(node) + (f"__{suffix}" if suffix else ""),
             ins=ins,
             outs=outs,
-            required_resource_keys={KEDRO_RUN_RESOURCE},
+            required_resource_keys={catalog.namespace.kedro_run},
             tags=tags,
             description=description,
         )
@@ -279,7 +286,7 @@ class NodeTranslator:
             if code_ref is not None:
                 node_metadata["dagster/code_references"] = code_ref
             direct = catalog.is_direct(name)
-            outs[arg] = Out(Nothing) if direct else Out(io_manager_key=io_manager_key(name))
+            outs[arg] = Out(Nothing) if direct else Out(io_manager_key=catalog.io_manager_key(name))
             keys_by_output[arg] = spec.key
             specs.append(spec.merge_attributes(metadata=node_metadata))
         check_specs = self._check_specs(output_args.values())
@@ -299,7 +306,7 @@ class NodeTranslator:
             if catalog.is_direct(name):
                 ins[arg] = In(Nothing)
                 continue
-            ins[arg] = In(input_manager_key=io_manager_key(name))
+            ins[arg] = In(input_manager_key=catalog.io_manager_key(name))
             input_args[arg] = name
         # Lineage through MemoryDatasets: ordering-only inputs on the persisted roots.
         deps -= set(keys_by_input.values()) | set(keys_by_output.values())
@@ -315,6 +322,7 @@ class NodeTranslator:
             is_ephemeral=catalog.is_ephemeral,
             direct=[n for n in (*node.inputs, *node.outputs) if catalog.is_direct(n)],
             selections=self._partitions.plan(node),
+            run_key=catalog.namespace.kedro_run,
         )
         input_mappings = self._partitions.input_mappings(node)
         arg_of = {name: arg for arg, name in _unique_args(node, list(input_mappings)).items()}
@@ -329,9 +337,11 @@ class NodeTranslator:
             name=self.op_name(node) + _ASSET_OP_SUFFIX,
             ins=ins,
             outs=outs,
-            required_resource_keys={KEDRO_RUN_RESOURCE},
+            required_resource_keys={catalog.namespace.kedro_run},
             tags=self._op_tags(node),
-            description=_with_parameters(f"Kedro node {node_label(node)}", node),
+            description=_with_parameters(
+                f"Kedro node {node_label(node)}", node, catalog.namespace.kedro_run
+            ),
         )
         # Built from the translator's whole specs (owners, tags, kinds, automation condition,
         # code version...): only the deps and the fan-out's partitions are the node's.

@@ -8,6 +8,7 @@ from typing import Any
 from dagster import Any as AnyType
 from dagster import Field, Permissive, Shape
 
+from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.translation.names import code
 
 __all__ = [
@@ -21,7 +22,7 @@ __all__ = [
 _SCALARS: tuple[type, ...] = (bool, int, float, str)
 
 #: Where a job's parameters sit in its run config: one block per job, one value per parameter.
-PARAMS_CONFIG_PATH = "resources.kedro_run.config.params"
+PARAMS_CONFIG_PATH = f"resources.{KEDRO_RUN_RESOURCE}.config.params"
 
 
 def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
@@ -41,13 +42,15 @@ def has_parameter(parameters: Mapping[str, Any], dotted: str) -> bool:
     return _lookup(parameters, dotted)[0]
 
 
-def parameters_note(inputs: Iterable[str]) -> str:
+def parameters_note(inputs: Iterable[str], run_key: str = KEDRO_RUN_RESOURCE) -> str:
     """Markdown naming the parameters a node reads, for its op's description ("" if none).
 
     Parameters
     ----------
     inputs : Iterable of str
         The node's inputs (``params:a.b`` and ``parameters`` are parameters).
+    run_key : str
+        Key of the ``kedro_run`` resource whose config holds them (namespaced or not).
 
     Returns
     -------
@@ -57,7 +60,8 @@ def parameters_note(inputs: Iterable[str]) -> str:
     if not names:
         return ""
     listed = ", ".join(code(name) for name in names)
-    return f"Parameters: {listed} (edit them in the run config at {code(PARAMS_CONFIG_PATH)})."
+    path = f"resources.{run_key}.config.params"
+    return f"Parameters: {listed} (edit them in the run config at {code(path)})."
 
 
 def _insert(tree: dict[str, Any], path: list[str], value: Any) -> None:

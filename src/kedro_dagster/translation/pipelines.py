@@ -34,8 +34,6 @@ from kedro_dagster.constants import (
     ENV_TAG,
     FILTERS_TAG,
     JOB_TAG,
-    KEDRO_RUN_RESOURCE,
-    MEMORY_IO_MANAGER,
     PIPELINE_TAG,
     START_INPUT,
     START_OUTPUT,
@@ -46,12 +44,12 @@ from kedro_dagster.runtime.resources import KedroRunResourceFactory
 from kedro_dagster.translation.catalog import (
     CatalogTranslator,
     arg_name,
-    io_manager_key,
     strip_transcoding,
 )
 from kedro_dagster.translation.hooks import pipeline_error_hook
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import AFTER_PIPELINE_RUN_OP, BEFORE_PIPELINE_RUN_OP, code
+from kedro_dagster.translation.namespace import Namespace
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import config_field, used_parameters
 from kedro_dagster.translation.partitions import upstream_producers
@@ -183,7 +181,8 @@ class PipelineTranslator:
     parameters : Mapping
         The project's parameters in ``env``.
     catalog : CatalogTranslator
-        Dataset records.
+        Dataset records; its ``namespace`` also prefixes the start and end ops and the
+        resource keys.
     nodes : NodeTranslator
         The shared node ops.
     config_file : str, optional
@@ -204,6 +203,7 @@ class PipelineTranslator:
         config_file: str | None = None,
         row_count: bool = True,
     ) -> None:
+        self._namespace: Namespace = catalog.namespace
         self._config_file = config_file
         self._row_count = row_count
         self._job_parameters: dict[str, dict[str, Any]] = {}
@@ -217,19 +217,19 @@ class PipelineTranslator:
         # name): their bodies find the job's pipeline by the run's job name.
         self._pipeline_of_job: dict[str, Pipeline] = {}
         self._start_op = OpDefinition(
-            compute_fn=StartCompute(self._pipeline_of_job),
-            name=BEFORE_PIPELINE_RUN_OP,
+            compute_fn=StartCompute(self._pipeline_of_job, self._namespace.kedro_run),
+            name=self._namespace(BEFORE_PIPELINE_RUN_OP),
             outs={START_OUTPUT: Out(Nothing)},
-            required_resource_keys={KEDRO_RUN_RESOURCE},
+            required_resource_keys={self._namespace.kedro_run},
             description="Kedro hooks before the first node: `after_context_created`, "
             "`after_catalog_created`, `before_pipeline_run`.",
         )
         self._end_op = OpDefinition(
-            compute_fn=EndCompute(self._pipeline_of_job),
-            name=AFTER_PIPELINE_RUN_OP,
+            compute_fn=EndCompute(self._pipeline_of_job, self._namespace.kedro_run),
+            name=self._namespace(AFTER_PIPELINE_RUN_OP),
             ins={_END_INPUT: In(Nothing)},
             outs={},
-            required_resource_keys={KEDRO_RUN_RESOURCE},
+            required_resource_keys={self._namespace.kedro_run},
             description="Kedro hook after every node: `after_pipeline_run`.",
         )
 
@@ -396,7 +396,7 @@ class PipelineTranslator:
         job_io_managers = {
             key: io_managers[key]
             for name in used
-            if not is_parameter(name) and (key := io_manager_key(name)) in io_managers
+            if not is_parameter(name) and (key := self._catalog.io_manager_key(name)) in io_managers
         }
         graph = GraphDefinition(
             name=job_name,
@@ -407,14 +407,14 @@ class PipelineTranslator:
         )
         return graph.to_job(
             resource_defs={
-                KEDRO_RUN_RESOURCE: kedro_run_resource(
+                self._namespace.kedro_run: kedro_run_resource(
                     self._project_path,
                     self._env,
                     params,
                     self.run_params(options.pipeline),
                     row_count=self._row_count,
                 ),
-                MEMORY_IO_MANAGER: memory_io_manager,
+                self._namespace.memory_io_manager: memory_io_manager,
                 **job_io_managers,
                 # The one the Definitions give assets: bound here too, a job missing it would be
                 # copied whole by Definitions to attach it (about 10% of the load at 1000 nodes).
@@ -428,5 +428,5 @@ class PipelineTranslator:
             op_retry_policy=op_retry_policy,
             tags=self._tags(job_name, options.pipeline),
             # In-run `on_pipeline_error` (and MemoryDatasets kept for re-execution).
-            hooks={pipeline_error_hook(pipeline)},
+            hooks={pipeline_error_hook(pipeline, self._namespace)},
         )

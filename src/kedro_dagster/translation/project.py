@@ -14,18 +14,18 @@ from kedro.pipeline.node import Node
 
 from kedro_dagster._dagster_internals import default_loggers
 from kedro_dagster.config import KedroDagsterConfig, load_config
-from kedro_dagster.constants import KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterConfigError, KedroDagsterError
 from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.project import KedroProject
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
 from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
-from kedro_dagster.translation.catalog import CatalogTranslator, io_manager_key, strip_transcoding
+from kedro_dagster.translation.catalog import CatalogTranslator, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
 from kedro_dagster.translation.hooks import PIPELINE_ERROR_SENSOR, pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import HOOK_OPS, OpNames
+from kedro_dagster.translation.namespace import Namespace
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import used_parameters
 from kedro_dagster.translation.partitions import PartitionPlanner
@@ -77,8 +77,10 @@ class KedroProjectTranslator:
         A :class:`CatalogTranslator` subclass, to customize asset specs (the earlier
         extension point; ``translator`` is the one to use).
     namespace : str, optional
-        Prepended with ``__`` to the names of jobs, schedules and the failure sensor, so that
-        two Kedro projects (jobs named ``__default__`` in both) load in one code location.
+        Prepended with ``__`` to every name Dagster requires unique in a code location: jobs,
+        schedules, the failure sensor, ops and resource keys (``<namespace>__kedro_run``), so
+        that two Kedro projects (jobs named ``__default__`` in both) load in one code location.
+        Asset keys are the translator's (``KedroProjectComponent`` prefixes them).
 
     Examples
     --------
@@ -142,9 +144,10 @@ class _Translation:
     ) -> None:
         self.project = project
         self.config = config
-        self.namespace = namespace
+        self.names = Namespace(namespace)
         self.catalog = catalog_translator_class(project.catalog)
         self.catalog.translator = translator
+        self.catalog.namespace = self.names
         # A subclass may not call `KedroDagsterTranslator.__init__`: default switches then.
         self.settings = getattr(translator, "settings", None) or KedroDagsterTranslatorSettings()
         self.executors = ExecutorCreator(project.package_name)
@@ -172,7 +175,7 @@ class _Translation:
         if mode != "off":
             check_single_process(self._multi_process_jobs(job_pipelines), self.catalog, config_file)
         producers = self._producers(deployed, pipelines.get(_DEFAULT_PIPELINE))
-        op_names = OpNames(pipelines)
+        op_names = OpNames(pipelines, self.names)
         self._check_name_clashes(deployed, op_names)
         groups = self._node_groups(pipelines, deployed)
         partitions = PartitionPlanner(self.catalog, lambda: self._known_datasets(pipelines))
@@ -199,7 +202,7 @@ class _Translation:
             name: self.loggers.create(name, options) for name, options in config.loggers.items()
         }
         io_managers = {
-            io_manager_key(name): self.catalog.io_manager(self.catalog.dataset(name))
+            self.catalog.io_manager_key(name): self.catalog.io_manager(self.catalog.dataset(name))
             for name in self._persisted_datasets(deployed)
         }
         jobs: list[JobDefinition] = []
@@ -218,7 +221,7 @@ class _Translation:
                 job_pipelines[job_name],
                 executor_def=self.executors.create(executor, op_names.of_name),
                 memory_io_manager=memory_io_manager(
-                    executor.in_process, config.intermediate_storage
+                    executor.in_process, config.intermediate_storage, self.names.kedro_run
                 ),
                 io_managers=io_managers,
                 logger_defs=job_loggers,
@@ -249,17 +252,17 @@ class _Translation:
             needed = {
                 key: io_managers[key]
                 for name in (*node.inputs, *node.outputs)
-                if (key := io_manager_key(name)) in io_managers
+                if (key := self.catalog.io_manager_key(name)) in io_managers
             }
             # The default IO manager, bound explicitly to every asset (one object, so assets
             # never disagree): Dagster requires it even for Nothing-typed outputs
             # (DagsterNothingDataset), for which it stores nothing.
             needed["io_manager"] = default_io_manager()
-            assets.append(asset.with_resources({KEDRO_RUN_RESOURCE: asset_run, **needed}))
+            assets.append(asset.with_resources({self.names.kedro_run: asset_run, **needed}))
         assets.extend(self._external_assets(deployed, producers, groups))
         assets.extend(
             check.with_resources(
-                {KEDRO_RUN_RESOURCE: asset_run, "io_manager": default_io_manager()}
+                {self.names.kedro_run: asset_run, "io_manager": default_io_manager()}
             )
             for check in standalone_checks(
                 self.catalog,
@@ -287,10 +290,9 @@ class _Translation:
                             name: pipeline_translator.run_params(job.pipeline)
                             for name, job in config.jobs.items()
                         },
+                        run_key=self.names.kedro_run,
                     ),
-                    name=f"{self.namespace}__{PIPELINE_ERROR_SENSOR}"
-                    if self.namespace
-                    else PIPELINE_ERROR_SENSOR,
+                    name=self.names(PIPELINE_ERROR_SENSOR),
                 )
             )
         return Definitions(
@@ -348,12 +350,14 @@ class _Translation:
         """Two Kedro names mapping to one Dagster name are an error naming both."""
         op_names: dict[str, str] = {}
         registry = f"'{self.project.package_name}.pipeline_registry'"
+        hook_ops = {op_name.hook_op(hook): hook for hook in HOOK_OPS}
         for name, node in deployed.items():
             op = op_name(node)
-            if op in HOOK_OPS:
+            if op in hook_ops:
                 raise KedroDagsterConfigError(
                     f"Node '{name}' (registered in {registry}) maps to the Dagster op name "
-                    f"'{op}', the name of the op calling Kedro's {op} hooks in every job. "
+                    f"'{op}', the name of the op calling Kedro's {hook_ops[op]} hooks in every "
+                    "job. "
                     "Rename the node (`node(..., name=...)`).",
                 )
             other = op_names.setdefault(op, name)

@@ -83,18 +83,21 @@ def check_spec(check: ValidatorCheck, modes: tuple[str, ...]) -> AssetCheckSpec:
     )
 
 
-def standalone_check_definition(check: ValidatorCheck, modes: tuple[str, ...]) -> AssetsDefinition:
+def standalone_check_definition(
+    check: ValidatorCheck, modes: tuple[str, ...], run_key: str = KEDRO_RUN_RESOURCE
+) -> AssetsDefinition:
     """The check of a validated dataset no deployed node writes on save (see module doc).
 
-    Bind the ``kedro_run`` resource of asset runs to it (``with_resources``).
+    Bind the ``kedro_run`` resource of asset runs to it (``with_resources``), under
+    ``run_key``.
     """
     return asset_check(
         asset=check.asset_key,
         name=CHECK_NAME,
         description=_description(check, modes),
         metadata={"kedro/validator": check.validator, "kedro/severity": check.severity},
-        required_resource_keys={KEDRO_RUN_RESOURCE},
-    )(standalone_check(check))
+        required_resource_keys={run_key},
+    )(standalone_check(check, run_key))
 
 
 def standalone_checks(
@@ -121,5 +124,7 @@ def standalone_checks(
         if "save" in modes and written_by_node(name):
             continue
         if "load" in modes:
-            checks[check.asset_key] = standalone_check_definition(check, modes)
+            checks[check.asset_key] = standalone_check_definition(
+                check, modes, catalog.namespace.kedro_run
+            )
     return list(checks.values())
