@@ -275,14 +275,15 @@ def test_yaml_snippet(snippet: Snippet, tmp_path: Path, monkeypatch: pytest.Monk
         _check_yaml(invalid, tmp_path)
 
 
-@pytest.mark.parametrize("snippet", _of("toml"))
-def test_toml_snippet(snippet: Snippet) -> None:
-    tomllib.loads(snippet.code)
-
-
-@pytest.mark.parametrize("snippet", _of("json"))
-def test_json_snippet(snippet: Snippet) -> None:
-    json.loads(snippet.code)
+@pytest.mark.parametrize("snippet", _of("toml", "json"))
+def test_data_snippet(snippet: Snippet) -> None:
+    """TOML and JSON blocks parse (a dg.toml names a definitions module)."""
+    if snippet.lang == "json":
+        json.loads(snippet.code)
+        return
+    data = tomllib.loads(snippet.code)
+    if data.get("directory_type") == "project":
+        assert data["project"]["code_location_target_module"].endswith(".definitions")
 
 
 def unbound_names(tree: ast.AST) -> set[str]:
