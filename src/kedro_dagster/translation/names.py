@@ -27,6 +27,7 @@ __all__ = [
     "OpNames",
     "code",
     "node_label",
+    "unique_nodes",
 ]
 
 #: The op of every job calling ``before_pipeline_run`` (and the process hooks) first.
@@ -62,7 +63,8 @@ def _readable_name(node: Node) -> str:
     return _KEDRO_SUFFIX.sub("", node.name)
 
 
-def _nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
+def unique_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
+    """Every node of ``pipelines`` once, by name, in order of first appearance."""
     nodes: dict[str, Node] = {}
     for pipeline in pipelines:
         for node in pipeline.nodes:
@@ -85,7 +87,7 @@ class OpNames:
         self, pipelines: Mapping[str, Pipeline], namespace: Namespace = NO_NAMESPACE
     ) -> None:
         self._namespace = namespace
-        nodes = _nodes(pipelines.values())
+        nodes = unique_nodes(pipelines.values())
         wanted = {
             name: format_node_name(_readable_name(node) if _is_unnamed(node) else name)
             for name, node in nodes.items()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from kedro_dagster.translation.catalog import CatalogTranslator, strip_transcodi
 from kedro_dagster.translation.executors import ExecutorCreator
 from kedro_dagster.translation.hooks import PIPELINE_ERROR_SENSOR, pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
-from kedro_dagster.translation.names import HOOK_OPS, OpNames
+from kedro_dagster.translation.names import HOOK_OPS, OpNames, unique_nodes
 from kedro_dagster.translation.namespace import Namespace
 from kedro_dagster.translation.nodes import NodeTranslator
 from kedro_dagster.translation.params import used_parameters
@@ -166,7 +166,8 @@ class _Translation:
                 pipelines, job_name, job.pipeline, file=config_file
             )
 
-        deployed = self._deployed_nodes(job_pipelines.values())
+        # Every node of every job once, in a stable (topological, then job) order.
+        deployed = unique_nodes(job_pipelines.values())
         mode = preflight_mode()
         if mode != "off":
             check_parameters(project, deployed.values())
@@ -314,15 +315,6 @@ class _Translation:
             if executor is not None and not executor.in_process:
                 jobs.append((job_name, name, job_pipelines[job_name]))
         return jobs
-
-    @staticmethod
-    def _deployed_nodes(pipelines: Iterable[Pipeline]) -> dict[str, Node]:
-        """Every node of every job, once, in a stable (topological, then job) order."""
-        deployed: dict[str, Node] = {}
-        for pipeline in pipelines:
-            for node in pipeline.nodes:
-                deployed.setdefault(node.name, node)
-        return deployed
 
     @staticmethod
     def _producers(
