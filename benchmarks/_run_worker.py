@@ -112,9 +112,8 @@ def kedro(project_dir: str, warmup: int) -> dict[str, Any]:
 
     def run_once() -> dict[str, Any]:
         # A session runs only once: a new one per run, created before the clock.
-        with KedroSession.create(project_path=project) as session:
-            with _Clock() as clock:
-                session.run()
+        with KedroSession.create(project_path=project) as session, _Clock() as clock:
+            session.run()
         return {"wall": clock.wall, "cpu": clock.cpu, "steps": n_nodes}
 
     return _timed(run_once, warmup)

@@ -73,9 +73,9 @@ GOAL_MULTIPROCESS = 1.2
 GOAL_PARALLEL = 2.0
 GOAL_LAUNCH = 1.3
 
-SEQUENTIAL = {"in_process": {}}
-MULTIPROCESS = {"multiprocess": {"max_concurrent": 2, "start_method": "forkserver"}}
-PARALLEL = {"parallel": {"max_workers": 2}}
+SEQUENTIAL: dict[str, Any] = {"in_process": {}}
+MULTIPROCESS: dict[str, Any] = {"multiprocess": {"max_concurrent": 2, "start_method": "forkserver"}}
+PARALLEL: dict[str, Any] = {"parallel": {"max_workers": 2}}
 
 
 class RunFailed(RuntimeError):
@@ -88,7 +88,7 @@ class Variant:
 
     key: str
     label: str
-    run: Callable[[pathlib.Path], dict[str, Any]]
+    run: Callable[[], dict[str, Any]]
     results: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
@@ -105,7 +105,9 @@ class Variant:
 # ---------------------------------------------------------------------------- subprocesses
 
 
-def base_env(dagster_home: pathlib.Path | None = None, pythonpath: str | None = None) -> dict:
+def base_env(
+    dagster_home: pathlib.Path | None = None, pythonpath: str | None = None
+) -> dict[str, str]:
     """The environment of a measured process: no telemetry, its own instance."""
     env = dict(os.environ)
     env.pop("KEDRO_ENV", None)
@@ -120,7 +122,9 @@ def base_env(dagster_home: pathlib.Path | None = None, pythonpath: str | None = 
     return env
 
 
-def _run(cmd: list[str], cwd: pathlib.Path, env: dict, log: pathlib.Path) -> tuple[float, str]:
+def _run(
+    cmd: list[str], cwd: pathlib.Path, env: dict[str, str], log: pathlib.Path
+) -> tuple[float, str]:
     """Run ``cmd`` to completion; its wall time and stdout. Output kept in ``log``.*."""
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -150,10 +154,12 @@ class Runner:
         name = f"{self._count:03d}_{key}"
         return self.workdir / "homes" / name, self.workdir / "logs" / name
 
-    def worker(self, key: str, cwd: pathlib.Path, pythonpath: str | None, *args: str) -> Any:
+    def worker(
+        self, key: str, cwd: pathlib.Path, pythonpath: str | None, *args: str
+    ) -> Callable[[], dict[str, Any]]:
         """An in-process measurement by ``_run_worker.py`` in a fresh interpreter."""
 
-        def run(_: pathlib.Path) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
             home, log = self._slot(key)
             cmd = [self.python, str(WORKER), *args, "--warmup", str(self.warmup)]
             _, out = _run(cmd, cwd, base_env(home, pythonpath), log)
@@ -167,10 +173,10 @@ class Runner:
 
     def whole(
         self, key: str, cwd: pathlib.Path, cmd: list[str], pythonpath: str | None = None, **env: str
-    ) -> Any:
+    ) -> Callable[[], dict[str, Any]]:
         """A whole-process measurement: wall time of ``cmd`` from start to exit."""
 
-        def run(_: pathlib.Path) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
             home, log = self._slot(key)
             wall, _ = _run(cmd, cwd, {**base_env(home, pythonpath), **env}, log)
             return {"wall": wall}
@@ -187,22 +193,28 @@ class Runner:
 # ---------------------------------------------------------------------------- projects
 
 
-def _write_dagster_yml(project: pathlib.Path, executors: dict, jobs: dict) -> None:
+def _write_dagster_yml(
+    project: pathlib.Path, executors: dict[str, Any], jobs: dict[str, Any]
+) -> None:
     config = {"executors": executors, "jobs": jobs}
     path = project / "conf" / "base" / "dagster.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
-def generated(runner: Runner, name: str, n_nodes: int, executors: dict, jobs: dict) -> Any:
+def generated(
+    runner: Runner, name: str, n_nodes: int, executors: dict[str, Any], jobs: dict[str, Any]
+) -> pathlib.Path:
     """A generated project after ``kedro dagster init``, with the given ``dagster.yml``."""
     root = generate_project(runner.workdir / name, n_nodes, PACKAGE)
     (root / ".telemetry").write_text("consent: false\n", encoding="utf-8")
-    _run(runner.kedro("dagster", "init", "--force"), root, base_env(), runner.workdir / "logs" / name)
+    _run(
+        runner.kedro("dagster", "init", "--force"), root, base_env(), runner.workdir / "logs" / name
+    )
     _write_dagster_yml(root, executors, jobs)
     return root
 
 
-def _job(executor: str) -> dict:
+def _job(executor: str) -> dict[str, Any]:
     return {"pipeline": {"pipeline_name": "__default__"}, "executor": executor}
 
 
@@ -225,7 +237,7 @@ from kedro_dagster.config import validate_config
 try:
     validate_config(yaml.safe_load(open(sys.argv[1])), pipeline_names=["__default__"])
 except Exception as exc:
-    print(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+    print(str(exc).splitlines()[0][:300])
     sys.exit(1)
 """
 
@@ -241,10 +253,136 @@ def parallel_refusal(python: str, project: pathlib.Path) -> str | None:
     )
     if proc.returncode == 0:
         return None
-    return (proc.stdout.strip() or proc.stderr.strip().splitlines()[-1:] or ["refused"])[0]
+    last_error_line = (proc.stderr.strip().splitlines() or ["refused"])[-1]
+    return proc.stdout.strip() or last_error_line
 
 
 # ---------------------------------------------------------------------------- variants
+
+
+def inprocess_variants(runner: Runner, n: int) -> list[Variant]:
+    """Ours, Dagster's chain (mem and fs IO) and ``kedro run`` at ``n`` nodes, in-process."""
+    root = generated(
+        runner, f"inproc_{n}", n, {"sequential": SEQUENTIAL}, {"__default__": _job("sequential")}
+    )
+    src = str(root / "src")
+    definitions = str(root / "src" / PACKAGE / "definitions.py")
+    chain = f"Dagster {n}-op chain, in_process"
+    return [
+        Variant(
+            f"inprocess.ours.{n}",
+            f"ours, {n} nodes, in_process, execute_job",
+            runner.worker(f"ours{n}", root, src, "ours", definitions, "__default__"),
+        ),
+        Variant(
+            f"inprocess.dagster_mem.{n}",
+            f"{chain}, mem_io_manager",
+            runner.worker(
+                f"dmem{n}", runner.workdir, None, "dagster", "chain_in_process_mem", str(n)
+            ),
+        ),
+        Variant(
+            f"inprocess.dagster_fs.{n}",
+            f"{chain}, fs_io_manager",
+            runner.worker(
+                f"dfs{n}", runner.workdir, None, "dagster", "chain_in_process_fs", str(n)
+            ),
+        ),
+        Variant(
+            f"inprocess.kedro.{n}",
+            f"kedro run, {n} nodes, session.run()",
+            runner.worker(f"kedro{n}", root, src, "kedro", str(root)),
+        ),
+    ]
+
+
+def multiprocess_variants(runner: Runner, root: pathlib.Path) -> list[Variant]:
+    """Ours under the multiprocess executor and Dagster's chain under it, whole process."""
+    chain_cmd = runner.dagster(
+        "job", "execute", "-m", "_dagster_chain", "-a", "defs", "-j", "chain_multiprocess"
+    )
+    return [
+        Variant(
+            "multiprocess.ours",
+            f"ours, {MP_NODES} nodes, `kedro dagster launch --job mp` (multiprocess)",
+            runner.whole(
+                "launch_mp", root, runner.kedro("dagster", "launch", "--job", "mp"), _src(root)
+            ),
+        ),
+        Variant(
+            "multiprocess.dagster",
+            f"Dagster {MP_NODES}-op chain, multiprocess, `dagster job execute`",
+            # The module on PYTHONPATH: Dagster's forkserver preloads it (and Dagster).
+            runner.whole(
+                "dagster_mp",
+                runner.workdir,
+                chain_cmd,
+                str(BENCH_DIR),
+                BENCH_CHAIN_NODES=str(MP_NODES),
+            ),
+        ),
+    ]
+
+
+def parallel_variant(runner: Runner) -> Variant | str:
+    """Ours under the ``parallel`` executor kind, or why the installed version refuses it."""
+    root = generated(
+        runner, f"par_{MP_NODES}", MP_NODES, {"parallel": PARALLEL}, {"par": _job("parallel")}
+    )
+    refusal = parallel_refusal(runner.python, root)
+    if refusal is not None:
+        return refusal
+    return Variant(
+        "parallel.ours",
+        f"ours, {MP_NODES} nodes, `kedro dagster launch --job par` (parallel)",
+        runner.whole(
+            "launch_par", root, runner.kedro("dagster", "launch", "--job", "par"), _src(root)
+        ),
+    )
+
+
+def kedro_variants(runner: Runner, root: pathlib.Path, sequential: bool) -> list[Variant]:
+    """``kedro run --runner ParallelRunner`` (and ``kedro run``) of ``root``, whole process."""
+    variants = [
+        Variant(
+            "kedro.parallel_runner",
+            f"`kedro run --runner ParallelRunner`, {MP_NODES} nodes",
+            runner.whole(
+                "kedro_par", root, runner.kedro("run", "--runner", "ParallelRunner"), _src(root)
+            ),
+        )
+    ]
+    if sequential:
+        variants.append(
+            Variant(
+                "kedro.sequential",
+                f"`kedro run`, {MP_NODES} nodes",
+                runner.whole("kedro_seq", root, runner.kedro("run"), _src(root)),
+            )
+        )
+    return variants
+
+
+def launch_variants(runner: Runner) -> list[Variant]:
+    """``kedro dagster launch`` of the spaceflights example and its ``kedro run``."""
+    example = copy_example(runner.workdir / "spaceflights")
+    launch = runner.kedro("dagster", "launch", "--job", "__default__")
+    return [
+        Variant(
+            "launch.ours",
+            "spaceflights, `kedro dagster launch --job __default__`",
+            runner.whole("launch_sf", example, launch, _src(example)),
+        ),
+        Variant(
+            "launch.kedro",
+            "spaceflights, `kedro run`",
+            runner.whole("kedro_sf", example, runner.kedro("run"), _src(example)),
+        ),
+    ]
+
+
+def _src(project: pathlib.Path) -> str:
+    return str(project / "src")
 
 
 def build_variants(
@@ -253,116 +391,31 @@ def build_variants(
     """Prepare the projects and the variants to measure; and the skipped groups' reasons."""
     variants: list[Variant] = []
     skipped: dict[str, str] = {}
-    bench = str(BENCH_DIR)
     if "inprocess" in groups:
         for n in nodes:
-            root = generated(runner, f"inproc_{n}", n, {"sequential": SEQUENTIAL}, {
-                "__default__": _job("sequential")
-            })
-            src = str(root / "src")
-            definitions = str(root / "src" / PACKAGE / "definitions.py")
-            variants += [
-                Variant(
-                    f"inprocess.ours.{n}",
-                    f"ours, {n} nodes, in_process, execute_job",
-                    runner.worker(f"ours{n}", root, src, "ours", definitions, "__default__"),
-                ),
-                Variant(
-                    f"inprocess.dagster_mem.{n}",
-                    f"Dagster {n}-op chain, in_process, mem_io_manager",
-                    runner.worker(f"dmem{n}", runner.workdir, None, "dagster",
-                                  "chain_in_process_mem", str(n)),
-                ),
-                Variant(
-                    f"inprocess.dagster_fs.{n}",
-                    f"Dagster {n}-op chain, in_process, fs_io_manager",
-                    runner.worker(f"dfs{n}", runner.workdir, None, "dagster",
-                                  "chain_in_process_fs", str(n)),
-                ),
-                Variant(
-                    f"inprocess.kedro.{n}",
-                    f"kedro run, {n} nodes, session.run()",
-                    runner.worker(f"kedro{n}", root, src, "kedro", str(root)),
-                ),
-            ]
-    needs_kedro_parallel = "multiprocess" in groups or "parallel" in groups
-    if needs_kedro_parallel:
-        mp_root = generated(
-            runner, f"mp_{MP_NODES}", MP_NODES, {"multiprocess": MULTIPROCESS},
+            variants += inprocess_variants(runner, n)
+    parallel: Variant | None = None
+    if "parallel" in groups:
+        found = parallel_variant(runner)
+        if isinstance(found, str):
+            skipped["parallel"] = found
+        else:
+            parallel = found
+    if "multiprocess" in groups or parallel is not None:
+        root = generated(
+            runner,
+            f"mp_{MP_NODES}",
+            MP_NODES,
+            {"multiprocess": MULTIPROCESS},
             {"mp": _job("multiprocess")},
         )
-        src = str(mp_root / "src")
-    if "multiprocess" in groups:
-        variants += [
-            Variant(
-                "multiprocess.ours",
-                f"ours, {MP_NODES} nodes, `kedro dagster launch --job mp` (multiprocess)",
-                runner.whole("launch_mp", mp_root, runner.kedro("dagster", "launch", "--job", "mp"),
-                             src),
-            ),
-            Variant(
-                "multiprocess.dagster",
-                f"Dagster {MP_NODES}-op chain, multiprocess, `dagster job execute`",
-                runner.whole(
-                    "dagster_mp",
-                    runner.workdir,
-                    runner.dagster("job", "execute", "-m", "_dagster_chain", "-a", "defs",
-                                   "-j", "chain_multiprocess"),
-                    bench,
-                    BENCH_CHAIN_NODES=str(MP_NODES),
-                ),
-            ),
-        ]
-    if needs_kedro_parallel:
-        variants.append(
-            Variant(
-                "kedro.parallel_runner",
-                f"`kedro run --runner ParallelRunner`, {MP_NODES} nodes",
-                runner.whole("kedro_par", mp_root, runner.kedro("run", "--runner", "ParallelRunner"),
-                             src),
-            )
-        )
-    if "multiprocess" in groups:
-        variants.append(
-            Variant(
-                "kedro.sequential",
-                f"`kedro run`, {MP_NODES} nodes",
-                runner.whole("kedro_seq", mp_root, runner.kedro("run"), src),
-            )
-        )
-    if "parallel" in groups:
-        par_root = generated(
-            runner, f"par_{MP_NODES}", MP_NODES, {"parallel": PARALLEL}, {"par": _job("parallel")}
-        )
-        refusal = parallel_refusal(runner.python, par_root)
-        if refusal is not None:
-            skipped["parallel"] = refusal
-        else:
-            variants.append(
-                Variant(
-                    "parallel.ours",
-                    f"ours, {MP_NODES} nodes, `kedro dagster launch --job par` (parallel)",
-                    runner.whole("launch_par", par_root,
-                                 runner.kedro("dagster", "launch", "--job", "par"),
-                                 str(par_root / "src")),
-                )
-            )
+        if "multiprocess" in groups:
+            variants += multiprocess_variants(runner, root)
+        if parallel is not None:
+            variants.append(parallel)
+        variants += kedro_variants(runner, root, sequential="multiprocess" in groups)
     if "launch" in groups:
-        example = copy_example(runner.workdir / "spaceflights")
-        src = str(example / "src")
-        variants += [
-            Variant(
-                "launch.ours",
-                "spaceflights, `kedro dagster launch --job __default__`",
-                runner.whole("launch_sf", example,
-                             runner.kedro("dagster", "launch", "--job", "__default__"), src),
-            ),
-            Variant(
-                "launch.kedro",
-                "spaceflights, `kedro run`",
-                runner.whole("kedro_sf", example, runner.kedro("run"), src),
-            ),
-        ]
+        variants += launch_variants(runner)
     return variants, skipped
 
 
@@ -373,7 +426,7 @@ def measure(variants: list[Variant], repeat: int) -> None:
             if variant.error is not None:
                 continue
             try:
-                result = variant.run(pathlib.Path())
+                result = variant.run()
             except RunFailed as exc:
                 variant.error = str(exc)
                 print(f"  [{i + 1}/{repeat}] {variant.key}: FAILED", file=sys.stderr, flush=True)
@@ -466,46 +519,101 @@ def summary_rows(
     rows: list[Row] = []
     if "inprocess" in groups:
         for n in nodes:
-            ours, mem, fs, kedro = (f"inprocess.{k}.{n}" for k in ("ours", "dagster_mem",
-                                                                    "dagster_fs", "kedro"))
+            ours, mem, fs, kedro = (
+                f"inprocess.{k}.{n}" for k in ("ours", "dagster_mem", "dagster_fs", "kedro")
+            )
             chain = f"Dagster {n}-op chain, mem IO"
             rows += [
-                Row(f"in-process, {n} nodes, CPU per step", per_step(ours, "cpu"),
-                    per_step(mem, "cpu"), chain, "ms/step", GOAL_INPROCESS),
-                Row(f"in-process, {n} nodes, wall per step", per_step(ours, "wall"),
-                    per_step(mem, "wall"), chain, "ms/step", GOAL_INPROCESS),
-                Row(f"in-process, {n} nodes, CPU per step vs fs IO", per_step(ours, "cpu"),
-                    per_step(fs, "cpu"), f"Dagster {n}-op chain, fs IO", "ms/step"),
-                Row(f"in-process, {n} nodes, CPU per step vs kedro", per_step(ours, "cpu"),
-                    per_step(kedro, "cpu"), "kedro run, SequentialRunner", "ms/step"),
+                Row(
+                    f"in-process, {n} nodes, CPU per step",
+                    per_step(ours, "cpu"),
+                    per_step(mem, "cpu"),
+                    chain,
+                    "ms/step",
+                    GOAL_INPROCESS,
+                ),
+                Row(
+                    f"in-process, {n} nodes, wall per step",
+                    per_step(ours, "wall"),
+                    per_step(mem, "wall"),
+                    chain,
+                    "ms/step",
+                    GOAL_INPROCESS,
+                ),
+                Row(
+                    f"in-process, {n} nodes, CPU per step vs fs IO",
+                    per_step(ours, "cpu"),
+                    per_step(fs, "cpu"),
+                    f"Dagster {n}-op chain, fs IO",
+                    "ms/step",
+                ),
+                Row(
+                    f"in-process, {n} nodes, CPU per step vs kedro",
+                    per_step(ours, "cpu"),
+                    per_step(kedro, "cpu"),
+                    "kedro run, SequentialRunner",
+                    "ms/step",
+                ),
             ]
     if "multiprocess" in groups:
         figure = f"{MP_NODES}-node job, multiprocess (max 2, forkserver), whole process"
         rows += [
-            Row(figure, wall("multiprocess.ours"), wall("multiprocess.dagster"),
-                f"Dagster {MP_NODES}-op chain, multiprocess", "s", GOAL_MULTIPROCESS),
-            Row(f"{figure} vs ParallelRunner", wall("multiprocess.ours"),
-                wall("kedro.parallel_runner"), "kedro run --runner ParallelRunner", "s"),
-            Row(f"{figure} vs kedro run", wall("multiprocess.ours"), wall("kedro.sequential"),
-                "kedro run", "s"),
+            Row(
+                figure,
+                wall("multiprocess.ours"),
+                wall("multiprocess.dagster"),
+                f"Dagster {MP_NODES}-op chain, multiprocess",
+                "s",
+                GOAL_MULTIPROCESS,
+            ),
+            Row(
+                f"{figure} vs ParallelRunner",
+                wall("multiprocess.ours"),
+                wall("kedro.parallel_runner"),
+                "kedro run --runner ParallelRunner",
+                "s",
+            ),
+            Row(
+                f"{figure} vs kedro run",
+                wall("multiprocess.ours"),
+                wall("kedro.sequential"),
+                "kedro run",
+                "s",
+            ),
         ]
     if "parallel" in groups:
         note = f"not available: {skipped['parallel']}" if "parallel" in skipped else None
         rows.append(
-            Row(f"{MP_NODES}-node job, parallel executor (max_workers 2), whole process",
-                wall("parallel.ours"), wall("kedro.parallel_runner"),
-                "kedro run --runner ParallelRunner", "s", GOAL_PARALLEL, note)
+            Row(
+                f"{MP_NODES}-node job, parallel executor (max_workers 2), whole process",
+                wall("parallel.ours"),
+                wall("kedro.parallel_runner"),
+                "kedro run --runner ParallelRunner",
+                "s",
+                GOAL_PARALLEL,
+                note,
+            )
         )
     if "launch" in groups:
         rows.append(
-            Row("spaceflights, `launch --job __default__` (in_process), whole process",
-                wall("launch.ours"), wall("launch.kedro"), "kedro run", "s", GOAL_LAUNCH)
+            Row(
+                "spaceflights, `launch --job __default__` (in_process), whole process",
+                wall("launch.ours"),
+                wall("launch.kedro"),
+                "kedro run",
+                "s",
+                GOAL_LAUNCH,
+            )
         )
     return rows
 
 
 def render(
-    rows: list[Row], variants: list[Variant], env: dict, args: argparse.Namespace, load: str
+    rows: list[Row],
+    variants: list[Variant],
+    env: dict[str, Any],
+    args: argparse.Namespace,
+    load: str,
 ) -> str:
     """The Markdown report: machine, per-variant medians, the summary table."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -555,15 +663,25 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups")
-    parser.add_argument("--nodes", type=int, nargs="+", default=[50, 500],
-                        help="project sizes of the in-process figure (multiples of 10)")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        nargs="+",
+        default=[50, 500],
+        help="project sizes of the in-process figure (multiples of 10)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant (median)")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="untimed runs inside each in-process interpreter first")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs inside each in-process interpreter first",
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write every run and row here")
     parser.add_argument("--python", default=sys.executable, help="interpreter measured")
-    parser.add_argument("--keep", type=pathlib.Path,
-                        help="work (projects, instances, logs) here and keep it")
+    parser.add_argument(
+        "--keep", type=pathlib.Path, help="work (projects, instances, logs) here and keep it"
+    )
     args = parser.parse_args(argv)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = sorted(set(groups) - set(GROUPS))
@@ -604,7 +722,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED {v.key}: {v.error}", file=sys.stderr)
     if args.json:
         payload = {
-            "command": [pathlib.Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])],
+            "command": [
+                pathlib.Path(sys.argv[0]).name,
+                *(argv if argv is not None else sys.argv[1:]),
+            ],
             "date": dt.datetime.now(dt.timezone.utc).isoformat(),
             "environment": env,
             "load_average": load,
