@@ -23,6 +23,8 @@ from typing import Any
 
 import dagster as dg
 
+__all__ = ["CHAIN_NODES_ENV", "build_definitions", "defs"]
+
 CHAIN_NODES_ENV = "BENCH_CHAIN_NODES"
 
 

@@ -60,6 +60,8 @@ if str(REPO) not in sys.path:
 from benchmarks.bench_load import environment_info  # noqa: E402
 from benchmarks.generate_project import generate_project  # noqa: E402
 
+__all__ = ["Row", "Variant", "build_variants", "main", "measure", "summary_rows"]
+
 WORKER = BENCH_DIR / "_run_worker.py"
 RESULT_PREFIX = "BENCH_RESULT "
 PACKAGE = "bench_project"
