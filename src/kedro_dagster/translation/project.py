@@ -22,6 +22,7 @@ from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.translation.catalog import CatalogTranslator, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
+from kedro_dagster.translation.gc_pause import gc_paused
 from kedro_dagster.translation.hooks import PIPELINE_ERROR_SENSOR, pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import HOOK_OPS, OpNames, unique_nodes
@@ -112,23 +113,27 @@ class KedroProjectTranslator:
         Definitions
         """
         try:
-            project = KedroProject.load(self.project_path, self.env)
-            config = load_config(project)
-            if preflight_mode() != "off":
-                check_catalog_config(project)  # before the catalog is built from it
-            if self.namespace:
-                # Renamed before translation: runs and the failure sensor find a job's
-                # pipeline by its Dagster name, which must then be the namespaced one.
-                config = config.model_copy(
-                    update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
-                )
-            return _Translation(
-                project, config, self.catalog_translator_class, self.translator, self.namespace
-            ).definitions()
+            with gc_paused():  # no collection walks the heap this builds (see gc_pause)
+                return self._to_definitions()
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
             # under a stack trace in `dg` and in the UI's code location error.
             raise error.with_traceback(None)  # noqa: B904 (the same exception, re-raised)
+
+    def _to_definitions(self) -> Definitions:
+        project = KedroProject.load(self.project_path, self.env)
+        config = load_config(project)
+        if preflight_mode() != "off":
+            check_catalog_config(project)  # before the catalog is built from it
+        if self.namespace:
+            # Renamed before translation: runs and the failure sensor find a job's
+            # pipeline by its Dagster name, which must then be the namespaced one.
+            config = config.model_copy(
+                update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
+            )
+        return _Translation(
+            project, config, self.catalog_translator_class, self.translator, self.namespace
+        ).definitions()
 
 
 class _Translation:
