@@ -31,7 +31,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 
 
 def _cpu_s() -> float:
-    """CPU time (user + system) since the clock started: steadier than wall time on a busy machine."""
+    """CPU time (user + system) since the clock started: steadier than wall time when busy."""
     return time.process_time() - _CPU0
 
 

@@ -453,11 +453,14 @@ def _topological(deployed: Mapping[str, Node], default: Pipeline | None = None) 
     """
     from kedro.pipeline.pipeline import CircularDependencyError, OutputNotUniqueError
 
-    if default is not None and len(default.nodes) == len(deployed):
-        # Every job's nodes are those of `__default__` (the usual case): its order is the
-        # one a Pipeline of them would have, without sorting 1000s of nodes once more.
-        if all(deployed.get(node.name) is node for node in default.nodes):
-            return default.nodes
+    # Every job's nodes are those of `__default__` (the usual case): its order is the one a
+    # Pipeline of them would have, without sorting 1000s of nodes once more.
+    if (
+        default is not None
+        and len(default.nodes) == len(deployed)
+        and all(deployed.get(node.name) is node for node in default.nodes)
+    ):
+        return default.nodes
     try:
         return Pipeline(list(deployed.values())).nodes
     except (OutputNotUniqueError, CircularDependencyError, ValueError):
