@@ -13,11 +13,17 @@ load
     code server does), including the imports of kedro, dagster and kedro_dagster.
 
 ``translation = load - floor`` is the cost attributable to the translator. The target is
-load <= 1.5x floor at 1000 nodes and a translation time linear in the number of nodes.
+load <= 1.5x floor at 1000 nodes with one job per namespace (<= 1.3x with one job), and a
+translation time linear in the number of nodes.
+
+The jobs shape (``--jobs``) is the ``dagster.yml`` written into the project: ``one`` (a
+single ``__default__`` job) or ``per-namespace`` (one job per namespace pipeline,
+``ns_000`` ... , N/10 jobs).
 
 Usage::
 
     python benchmarks/bench_load.py [--sizes 100 500 1000] [--repeat 3]
+                                    [--jobs one per-namespace]
                                     [--out benchmarks/results.md] [--check-linear]
 """
 
@@ -46,6 +52,7 @@ WORKER = BENCH_DIR / "_bench_worker.py"
 RESULT_PREFIX = "BENCH_RESULT "
 PACKAGE_NAME = "bench_project"
 TARGET_LOAD_OVER_FLOOR = 1.5
+JOB_SHAPES = ("one", "per-namespace")
 
 # The ``definitions.py`` written into every generated project: the package's own template,
 # exactly what `kedro dagster init` writes (definitions.py sits two folders below the root).
@@ -88,6 +95,7 @@ class MeasurementError(RuntimeError):
 @dataclass
 class SizeResult:
     n_nodes: int
+    jobs: str = "per-namespace"
     floor: list[dict] = field(default_factory=list)
     load: list[dict] = field(default_factory=list)
     load_error: MeasurementError | None = None
@@ -103,6 +111,20 @@ class SizeResult:
     @property
     def load_s(self) -> float | None:
         return self._median(self.load, "seconds")
+
+    @property
+    def floor_cpu(self) -> float | None:
+        return self._median(self.floor, "cpu_s")
+
+    @property
+    def load_cpu(self) -> float | None:
+        return self._median(self.load, "cpu_s")
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        if not self.floor_cpu or self.load_cpu is None:
+            return None
+        return self.load_cpu / self.floor_cpu
 
     @property
     def floor_mb(self) -> float | None:
@@ -125,9 +147,26 @@ class SizeResult:
         return self.load_s / self.floor_s
 
 
-def prepare_project(root: pathlib.Path, n_nodes: int) -> pathlib.Path:
-    """Generate the project and its ``definitions.py``; return the definitions path."""
+def dagster_yml(n_nodes: int, jobs: str) -> str:
+    """The ``dagster.yml`` of a jobs shape: one ``__default__`` job, or one per namespace."""
+    if jobs == "one":
+        names = ["__default__"]
+    elif jobs == "per-namespace":
+        names = [f"ns_{i:03d}" for i in range(n_nodes // 10)]
+    else:
+        raise ValueError(f"unknown jobs shape {jobs!r}; use one of {', '.join(JOB_SHAPES)}")
+    lines = ["jobs:"]
+    for name in names:
+        lines += [f"  {name}:", "    pipeline:", f"      pipeline_name: {name}"]
+    return "\n".join(lines) + "\n"
+
+
+def prepare_project(root: pathlib.Path, n_nodes: int, jobs: str = "per-namespace") -> pathlib.Path:
+    """Generate the project, its ``dagster.yml`` and ``definitions.py``; return the latter."""
     generate_project(root, n_nodes, PACKAGE_NAME)
+    (root / "conf" / "base" / "dagster.yml").write_text(
+        dagster_yml(n_nodes, jobs), encoding="utf-8"
+    )
     definitions = root / "src" / PACKAGE_NAME / "definitions.py"
     definitions.write_text(DEFINITIONS_PY, encoding="utf-8")
     return definitions
@@ -178,11 +217,12 @@ def measure_size(
     repeat: int,
     warmup: int,
     skip_load: bool,
+    jobs: str = "per-namespace",
 ) -> SizeResult:
-    """Measure floor and load for one project size (runs are interleaved)."""
-    project = workdir / f"project_{n_nodes}"
-    definitions = prepare_project(project, n_nodes)
-    result = SizeResult(n_nodes)
+    """Measure floor and load for one project size and jobs shape (runs are interleaved)."""
+    project = workdir / f"project_{n_nodes}_{jobs}"
+    definitions = prepare_project(project, n_nodes, jobs)
+    result = SizeResult(n_nodes, jobs)
     do_load = not skip_load
     for i in range(warmup + repeat):
         timed = i >= warmup
@@ -203,7 +243,7 @@ def measure_size(
             "FAILED" if result.load_error else "-" if load is None else f"{load['seconds']:.2f}s"
         )
         print(
-            f"  N={n_nodes:<5} {label}: floor {floor['seconds']:.2f}s, load {load_txt}",
+            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, load {load_txt}",
             file=sys.stderr,
             flush=True,
         )
@@ -225,49 +265,68 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
         f"kedro-dagster {env['kedro_dagster']}; {now}. "
         f"Median of {repeat} runs (after {warmup} warm-up), each in a fresh interpreter.",
         "",
-        "| nodes | floor (s) | load (s) | load/floor | translation (s) = load-floor "
-        "| peak MB floor | peak MB load |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| nodes | jobs | floor (s) | load (s) | load/floor | translation (s) = load-floor "
+        "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.n_nodes} | {_fmt(r.floor_s, '.2f')} | {_fmt(r.load_s, '.2f')} "
+            f"| {r.n_nodes} | {r.jobs} | {_fmt(r.floor_s, '.2f')} | {_fmt(r.load_s, '.2f')} "
             f"| {_fmt(r.ratio, '.2f')} | {_fmt(r.translation_s, '.2f')} "
+            f"| {_fmt(r.floor_cpu, '.2f')} | {_fmt(r.load_cpu, '.2f')} "
+            f"| {_fmt(r.cpu_ratio, '.2f')} "
             f"| {_fmt(r.floor_mb, '.0f')} | {_fmt(r.load_mb, '.0f')} |"
         )
     lines.append("")
     sanity = [
-        f"{r.n_nodes} nodes: {r.load[0]['jobs']} jobs, {r.load[0]['assets']} assets"
+        f"{r.n_nodes} nodes ({r.jobs}): {r.load[0]['jobs']} jobs, {r.load[0]['assets']} assets"
         for r in results
         if r.load
     ]
     if sanity:
         lines.append("Translated: " + "; ".join(sanity) + ".")
-    linear = linearity_summary(results)
-    if linear:
-        lines.append(linear[0])
+    for shape in JOB_SHAPES:
+        for cpu in (False, True):
+            linear = linearity_summary([r for r in results if r.jobs == shape], cpu=cpu)
+            if linear:
+                lines.append(f"{shape}: {linear[0]}")
     return "\n".join(lines) + "\n"
 
 
-def linearity_summary(results: list[SizeResult]) -> tuple[str, float, float] | None:
-    """Return (line, ratio, expected) comparing translation time of largest vs smallest N."""
-    done = sorted((r for r in results if r.translation_s is not None), key=lambda r: r.n_nodes)
+def linearity_summary(
+    results: list[SizeResult], cpu: bool = False
+) -> tuple[str, float, float] | None:
+    """Return (line, ratio, expected) comparing translation time of largest vs smallest N.
+
+    With ``cpu``, translation is the CPU time load - floor (steadier on a busy machine).
+    """
+
+    def translation(r: SizeResult) -> float | None:
+        if not cpu:
+            return r.translation_s
+        if r.floor_cpu is None or r.load_cpu is None:
+            return None
+        return r.load_cpu - r.floor_cpu
+
+    what = "translation CPU" if cpu else "translation"
+    done = sorted((r for r in results if translation(r) is not None), key=lambda r: r.n_nodes)
     if len(done) < 2 or done[0].n_nodes == done[-1].n_nodes:
         return None
     small, large = done[0], done[-1]
     expected = large.n_nodes / small.n_nodes
-    if small.translation_s is None or large.translation_s is None:
+    small_t, large_t = translation(small), translation(large)
+    if small_t is None or large_t is None:
         return None
-    if small.translation_s <= 0:
+    if small_t <= 0:
         line = (
-            f"Linearity: translation {large.n_nodes}/{small.n_nodes} = n/a "
-            f"(translation at {small.n_nodes} nodes is {small.translation_s:.3f}s, within noise)."
+            f"Linearity: {what} {large.n_nodes}/{small.n_nodes} = n/a "
+            f"({what} at {small.n_nodes} nodes is {small_t:.3f}s, within noise)."
         )
         return line, float("nan"), expected
-    ratio = large.translation_s / small.translation_s
+    ratio = large_t / small_t
     verdict = "~linear" if ratio <= 2 * expected else "SUPERLINEAR (quadratic?)"
     line = (
-        f"Linearity: translation {large.n_nodes}/{small.n_nodes} = {ratio:.1f} "
+        f"Linearity: {what} {large.n_nodes}/{small.n_nodes} = {ratio:.1f} "
         f"(linear = {expected:.0f}; >> {expected:.0f} flags quadratic): {verdict}."
     )
     return line, ratio, expected
@@ -293,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--floor-only", action="store_true", help="measure the floor only (no translator needed)"
     )
+    parser.add_argument(
+        "--jobs",
+        nargs="+",
+        choices=JOB_SHAPES,
+        default=list(JOB_SHAPES),
+        help="jobs shape(s) of the generated dagster.yml (default: both)",
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the measurements")
     parser.add_argument(
         "--keep", type=pathlib.Path, help="generate projects here and keep them (else a tempdir)"
@@ -316,18 +382,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kedro_dagster_bench_") as tmp:
         workdir = args.keep.resolve() if args.keep else pathlib.Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        for n in args.sizes:
-            result = measure_size(
-                args.python,
-                workdir,
-                n,
-                args.repeat,
-                args.warmup,
-                skip_load=args.floor_only or error is not None,
-            )
-            results.append(result)
-            if result.load_error is not None and error is None:
-                error = result.load_error
+        for shape in args.jobs:
+            for n in args.sizes:
+                result = measure_size(
+                    args.python,
+                    workdir,
+                    n,
+                    args.repeat,
+                    args.warmup,
+                    skip_load=args.floor_only or error is not None,
+                    jobs=shape,
+                )
+                results.append(result)
+                if result.load_error is not None and error is None:
+                    error = result.load_error
 
     report = render_markdown(results, env, args.repeat, args.warmup)
     print(report)
@@ -350,14 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(report, encoding="utf-8")
     print(f"Wrote {args.out}", file=sys.stderr)
 
-    linear = linearity_summary(results)
     if args.check_linear:
-        if linear is None:
-            print("--check-linear: need at least two sizes with a load result.", file=sys.stderr)
-            return 3
-        _, ratio, expected = linear
-        if ratio == ratio and ratio > 2 * expected:  # ratio == ratio: not NaN
-            return 3
+        for shape in args.jobs:
+            # CPU time: on a shared machine the wall-clock difference is mostly noise.
+            linear = linearity_summary([r for r in results if r.jobs == shape], cpu=True)
+            if linear is None:
+                print(
+                    f"--check-linear: need at least two sizes with a load result ({shape}).",
+                    file=sys.stderr,
+                )
+                return 3
+            _, ratio, expected = linear
+            if ratio == ratio and ratio > 2 * expected:  # ratio == ratio: not NaN
+                return 3
     return 0
 
 

@@ -261,8 +261,23 @@ class NodeTranslator:
         self._roots[dataset_name] = roots
         return roots
 
-    def get_asset(self, node: Node) -> AssetsDefinition | None:
-        """The multi-asset of ``node``'s persisted outputs, or ``None`` if it has none."""
+    def get_asset(
+        self, node: Node, resource_defs: Mapping[str, Any] | None = None
+    ) -> AssetsDefinition | None:
+        """The multi-asset of ``node``'s persisted outputs, or ``None`` if it has none.
+
+        Parameters
+        ----------
+        node : Node
+            The Kedro node.
+        resource_defs : Mapping, optional
+            Resources bound to the asset as it is built (as ``with_resources`` would, without
+            building the asset a second time).
+
+        Returns
+        -------
+        AssetsDefinition or None
+        """
         catalog = self._catalog
         # Outputs another deployed node stands for in the asset graph (two registered
         # pipelines writing one dataset) are left to that node's asset.
@@ -350,6 +365,7 @@ class NodeTranslator:
             check_specs_by_output_name={c.get_python_identifier(): c for c in check_specs},
             keys_by_input_name=keys_by_input,
             keys_by_output_name=keys_by_output,
+            resource_defs=resource_defs,
             specs=[
                 spec.replace_attributes(
                     # Deps the translator sets win over the node's for the same key.

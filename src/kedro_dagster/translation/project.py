@@ -22,6 +22,7 @@ from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
 from kedro_dagster.translation.catalog import CatalogTranslator, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
+from kedro_dagster.translation.gc_pause import gc_paused
 from kedro_dagster.translation.hooks import PIPELINE_ERROR_SENSOR, pipeline_error_sensor
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import HOOK_OPS, OpNames, unique_nodes
@@ -112,23 +113,27 @@ class KedroProjectTranslator:
         Definitions
         """
         try:
-            project = KedroProject.load(self.project_path, self.env)
-            config = load_config(project)
-            if preflight_mode() != "off":
-                check_catalog_config(project)  # before the catalog is built from it
-            if self.namespace:
-                # Renamed before translation: runs and the failure sensor find a job's
-                # pipeline by its Dagster name, which must then be the namespaced one.
-                config = config.model_copy(
-                    update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
-                )
-            return _Translation(
-                project, config, self.catalog_translator_class, self.translator, self.namespace
-            ).definitions()
+            with gc_paused():  # no collection walks the heap this builds (see gc_pause)
+                return self._to_definitions()
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
             # under a stack trace in `dg` and in the UI's code location error.
             raise error.with_traceback(None)  # noqa: B904 (the same exception, re-raised)
+
+    def _to_definitions(self) -> Definitions:
+        project = KedroProject.load(self.project_path, self.env)
+        config = load_config(project)
+        if preflight_mode() != "off":
+            check_catalog_config(project)  # before the catalog is built from it
+        if self.namespace:
+            # Renamed before translation: runs and the failure sensor find a job's
+            # pipeline by its Dagster name, which must then be the namespaced one.
+            config = config.model_copy(
+                update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
+            )
+        return _Translation(
+            project, config, self.catalog_translator_class, self.translator, self.namespace
+        ).definitions()
 
 
 class _Translation:
@@ -247,9 +252,6 @@ class _Translation:
         )
         assets: list[Any] = []
         for node in deployed.values():
-            asset = nodes.get_asset(node)
-            if asset is None:
-                continue
             needed = {
                 key: io_managers[key]
                 for name in (*node.inputs, *node.outputs)
@@ -257,9 +259,13 @@ class _Translation:
             }
             # The default IO manager, bound explicitly to every asset (one object, so assets
             # never disagree): Dagster requires it even for Nothing-typed outputs
-            # (DagsterNothingDataset), for which it stores nothing.
+            # (DagsterNothingDataset), for which it stores nothing. Bound as the asset is
+            # built: `with_resources` would build every asset twice (Definitions copies each
+            # once more to bind its own resources).
             needed["io_manager"] = default_io_manager()
-            assets.append(asset.with_resources({self.names.kedro_run: asset_run, **needed}))
+            asset = nodes.get_asset(node, {self.names.kedro_run: asset_run, **needed})
+            if asset is not None:
+                assets.append(asset)
         assets.extend(self._external_assets(deployed, producers, groups))
         assets.extend(
             check.with_resources(
@@ -425,7 +431,7 @@ class _Translation:
         (not of whichever job happens to be declared first).
         """
         specs: dict[str, AssetSpec] = {}
-        for node in _topological(deployed):
+        for node in _topological(deployed, self.project.pipelines.get(_DEFAULT_PIPELINE)):
             for name in node.inputs:
                 if is_parameter(name) or strip_transcoding(name) in producers:
                     continue
@@ -439,7 +445,7 @@ class _Translation:
         return list(specs.values())
 
 
-def _topological(deployed: Mapping[str, Node]) -> list[Node]:
+def _topological(deployed: Mapping[str, Node], default: Pipeline | None = None) -> list[Node]:
     """The deployed nodes in the order Kedro's runner would run them all in one pipeline.
 
     Registered pipelines may write one dataset from different nodes, which no single Kedro
@@ -447,6 +453,14 @@ def _topological(deployed: Mapping[str, Node]) -> list[Node]:
     """
     from kedro.pipeline.pipeline import CircularDependencyError, OutputNotUniqueError
 
+    # Every job's nodes are those of `__default__` (the usual case): its order is the one a
+    # Pipeline of them would have, without sorting 1000s of nodes once more.
+    if (
+        default is not None
+        and len(default.nodes) == len(deployed)
+        and all(deployed.get(node.name) is node for node in default.nodes)
+    ):
+        return default.nodes
     try:
         return Pipeline(list(deployed.values())).nodes
     except (OutputNotUniqueError, CircularDependencyError, ValueError):
