@@ -26,6 +26,7 @@ from typing import Any
 
 from dagster import Field, Noneable, executor
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
+from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.errors import DagsterExecutionInterruptedError, DagsterSubprocessError
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import create_execution_plan, execute_plan_iterator
@@ -75,6 +76,41 @@ class _Message:
     error: SerializableErrorInfo | None = None
 
 
+#: A worker's resolved definitions: its repository, and its jobs by name and selection.
+_DEFINITIONS: dict[Any, Any] = {}
+
+
+class _WarmJob(ReconstructableJob):
+    """The run's job in a worker: definitions resolved once per process, not per call.
+
+    Dagster resolves a ``ReconstructableJob`` again (re-imports ``definitions.py`` and
+    translates the project) for each step's plan and each step's context: a second or more per
+    step. A worker runs steps of one job of one code location, so the first result stands.
+    """
+
+    def get_repository_definition(self) -> Any:
+        """The repository, resolved on first use in this process."""
+        repository = _DEFINITIONS.get("repository")
+        if repository is None:
+            repository = _DEFINITIONS["repository"] = self.repository.get_definition()
+        return repository
+
+    def get_definition(self) -> Any:
+        """The (subset) job, resolved on first use in this process."""
+        key = (
+            self.job_name,
+            frozenset(self.op_selection or ()),
+            frozenset(self.asset_selection or ()),
+            frozenset(self.asset_check_selection or ()),
+        )
+        job = _DEFINITIONS.get(key)
+        if job is None:
+            job = _DEFINITIONS[key] = self.get_repository_definition().get_maybe_subset_job_def(
+                self.job_name, self.op_selection, self.asset_selection, self.asset_check_selection
+            )
+        return job
+
+
 def _interrupt_steps(stop: Any, busy: threading.Event) -> None:
     """Interrupt the worker's step (as Dagster's step processes are) once ``stop`` is set."""
     stop.wait()
@@ -116,8 +152,11 @@ def _worker_main(
     from kedro_dagster.runtime.resources import keep_run_contexts
 
     keep_run_contexts()
+    recon_job = _WarmJob._make(recon_job)
     busy = threading.Event()
     with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
+        # Warm up before the first step arrives: imports and the project's translation.
+        recon_job.get_definition()
         threading.Thread(
             target=_interrupt_steps, args=(stop, busy), name="kedro-dagster-stop", daemon=True
         ).start()
@@ -174,7 +213,10 @@ class _Pool:
         self._recon_job = recon_job
         self._instance_ref = instance_ref
         self.outbox = context.Queue()
-        self.workers: list[_Worker | None] = [None] * size
+        # All started at once: they warm up (imports, definitions) while the first steps run.
+        self.workers: list[_Worker | None] = [
+            _Worker(context, index, recon_job, instance_ref, self.outbox) for index in range(size)
+        ]
 
     def idle(self) -> list[int]:
         """Slots free for a step (started or not)."""
