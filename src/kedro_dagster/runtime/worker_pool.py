@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from dagster import Field, Noneable, executor
@@ -88,14 +88,14 @@ class _WarmJob(ReconstructableJob):
     step. A worker runs steps of one job of one code location, so the first result stands.
     """
 
-    def get_repository_definition(self) -> Any:
+    def get_repository_definition(self) -> Any:  # type: ignore[override]
         """The repository, resolved on first use in this process."""
         repository = _DEFINITIONS.get("repository")
         if repository is None:
             repository = _DEFINITIONS["repository"] = self.repository.get_definition()
         return repository
 
-    def get_definition(self) -> Any:
+    def get_definition(self) -> Any:  # type: ignore[override]
         """The (subset) job, resolved on first use in this process."""
         key = (
             self.job_name,
@@ -119,7 +119,7 @@ def _interrupt_steps(stop: Any, busy: threading.Event) -> None:
 
 
 def _run_step(
-    index: int, task: _Task, recon_job: Any, instance: DagsterInstance, outbox: Any
+    index: int, task: _Task, recon_job: Any, instance: DagsterInstance, outbox: Connection
 ) -> None:
     error = None
     try:
@@ -139,14 +139,14 @@ def _run_step(
             instance=instance,
         ):
             # Stored in the instance already (by the step's log manager): only relayed.
-            outbox.put(_Message(index, task.step_key, event=event))
+            outbox.send(_Message(index, task.step_key, event=event))
     except (Exception, KeyboardInterrupt, DagsterExecutionInterruptedError):
         error = serializable_error_info_from_exc_info(sys.exc_info())
-    outbox.put(_Message(index, task.step_key, done=True, error=error))
+    outbox.send(_Message(index, task.step_key, done=True, error=error))
 
 
 def _worker_main(
-    index: int, recon_job: Any, instance_ref: Any, inbox: Any, outbox: Any, stop: Any
+    index: int, recon_job: Any, instance_ref: Any, inbox: Any, outbox: Connection, stop: Any
 ) -> None:
     """A worker process: execute the steps it receives until it receives ``None``."""
     from kedro_dagster.runtime.resources import keep_run_contexts
@@ -172,26 +172,46 @@ def _worker_main(
 
 
 class _Worker:
-    """One long-lived worker process of a run and the step it executes, if any."""
+    """One long-lived worker process of a run, its pipe, and the step it executes, if any.
 
-    def __init__(
-        self, context: Any, index: int, recon_job: Any, instance_ref: Any, outbox: Any
-    ) -> None:
+    Each worker reports through its own pipe: a worker killed mid-message (out of memory,
+    ``kill -9``) leaves only its own channel unusable, never the other workers'.
+    """
+
+    def __init__(self, context: Any, index: int, recon_job: Any, instance_ref: Any) -> None:
         self.index = index
         self.inbox = context.SimpleQueue()
         self.stop = context.Event()
         self.step_key: str | None = None
+        self.gone = False
+        self.reader, writer = context.Pipe(duplex=False)
         self.process = context.Process(
             target=_worker_main,
-            args=(index, recon_job, instance_ref, self.inbox, outbox, self.stop),
+            args=(index, recon_job, instance_ref, self.inbox, writer, self.stop),
             name=f"kedro-dagster-worker-{index}",
             daemon=True,
         )
         self.process.start()
+        # The worker's copy only: the pipe then ends (EOF) when the worker does.
+        writer.close()
+
+    @property
+    def alive(self) -> bool:
+        return not self.gone and self.process.is_alive()
 
     def submit(self, task: _Task) -> None:
         self.step_key = task.step_key
         self.inbox.put(task)
+
+    def receive(self) -> list[_Message]:
+        """The messages that have arrived; marks the worker gone at the end of its pipe."""
+        messages = []
+        try:
+            while not self.gone and self.reader.poll():
+                messages.append(self.reader.recv())
+        except (EOFError, OSError):
+            self.gone = True
+        return messages
 
     def close(self) -> None:
         """Ask the worker to exit; terminate it if it has not after a grace period."""
@@ -202,46 +222,42 @@ class _Worker:
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(_EXIT_GRACE)
+        self.reader.close()
 
 
 class _Pool:
-    """The run's workers, started on first need, at most ``size``."""
+    """The run's ``size`` workers; a slot whose worker died gets a new one on its next step."""
 
     def __init__(self, context: Any, size: int, recon_job: Any, instance_ref: Any) -> None:
         self._context = context
-        self._size = size
         self._recon_job = recon_job
         self._instance_ref = instance_ref
-        self.outbox = context.Queue()
         # All started at once: they warm up (imports, definitions) while the first steps run.
-        self.workers: list[_Worker | None] = [
-            _Worker(context, index, recon_job, instance_ref, self.outbox) for index in range(size)
-        ]
+        self.workers = [_Worker(context, index, recon_job, instance_ref) for index in range(size)]
 
     def idle(self) -> list[int]:
-        """Slots free for a step (started or not)."""
-        return [i for i, w in enumerate(self.workers) if w is None or w.step_key is None]
+        """Slots free for a step."""
+        return [w.index for w in self.workers if w.step_key is None]
 
     def busy(self) -> list[_Worker]:
-        return [w for w in self.workers if w is not None and w.step_key is not None]
+        return [w for w in self.workers if w.step_key is not None]
 
-    def submit(self, slot: int, task: _Task) -> _Worker:
+    def submit(self, slot: int, task: _Task) -> None:
         worker = self.workers[slot]
-        if worker is None or not worker.process.is_alive():
-            worker = _Worker(self._context, slot, self._recon_job, self._instance_ref, self.outbox)
-            self.workers[slot] = worker
+        if not worker.alive:
+            worker.close()
+            worker = self.workers[slot] = _Worker(
+                self._context, slot, self._recon_job, self._instance_ref
+            )
         worker.submit(task)
-        return worker
 
     def receive(self) -> list[_Message]:
         """The workers' messages: waits a tick for the first, then takes what has arrived."""
-        messages = []
-        try:
-            messages.append(self.outbox.get(timeout=_TICK))
-            while True:
-                messages.append(self.outbox.get_nowait())
-        except queue.Empty:
-            pass
+        readers = {w.reader: w for w in self.workers if not w.gone}
+        ready = wait(list(readers), timeout=_TICK) if readers else []
+        messages: list[_Message] = []
+        for reader in ready:
+            messages.extend(readers[reader].receive())
         return messages
 
     def interrupt(self) -> None:
@@ -250,10 +266,7 @@ class _Pool:
 
     def close(self) -> None:
         for worker in self.workers:
-            if worker is not None:
-                worker.close()
-        self.outbox.close()
-        self.outbox.cancel_join_thread()
+            worker.close()
 
 
 class WorkerPoolExecutor(Executor):
@@ -373,9 +386,9 @@ class WorkerPoolExecutor(Executor):
             for message in pool.receive():
                 yield from self._handle(plan_context, active, pool, message, errors)
             for worker in pool.busy():
-                if not worker.process.is_alive():
-                    # Its last messages may still be in the queue: take them first.
-                    for message in pool.receive():
+                if not worker.alive:
+                    # Its last messages may still be in its pipe: take them first.
+                    for message in worker.receive():
                         yield from self._handle(plan_context, active, pool, message, errors)
                     if worker.step_key is not None:
                         yield from self._crashed(plan_context, active, worker, errors)
@@ -423,7 +436,7 @@ class WorkerPoolExecutor(Executor):
         if message.done:
             if message.error is not None:
                 errors.append(message.error)
-            if worker is not None and worker.step_key == message.step_key:
+            if worker.step_key == message.step_key:
                 worker.step_key = None
             active.verify_complete(plan_context, message.step_key)
 
@@ -438,6 +451,7 @@ class WorkerPoolExecutor(Executor):
         key = worker.step_key
         assert key is not None
         worker.step_key = None
+        worker.process.join(_EXIT_GRACE)
         exit_code = worker.process.exitcode if worker.process.exitcode is not None else -1
         explanation = get_run_crash_explanation(
             prefix=f"Parallel executor: worker process {worker.index} (pid {worker.process.pid}) "
@@ -496,7 +510,7 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
     """
     config = init_context.executor_config
     return WorkerPoolExecutor(
-        retries=RetryMode.from_config(config["retries"]),
+        retries=RetryMode.from_config(config["retries"]) or RetryMode.ENABLED,
         max_workers=config.get("max_workers"),
         start_method=config.get("start_method") or "forkserver",
     )
