@@ -269,6 +269,18 @@ class _Pool:
             worker.close()
 
 
+def _verify_complete(
+    plan_context: PlanOrchestrationContext, active: ActiveExecution, pool: _Pool, key: str
+) -> None:
+    """Check that an attempt of ``key`` ended, unless its retry already runs in another worker.
+
+    A step up for retry is executable again as soon as its worker reports it, before that
+    worker says it is done: the retry may start in another worker first.
+    """
+    if not any(worker.step_key == key for worker in pool.busy()):
+        active.verify_complete(plan_context, key)
+
+
 class WorkerPoolExecutor(Executor):
     """Executes a run's steps in ``max_workers`` warm worker processes.
 
@@ -391,7 +403,7 @@ class WorkerPoolExecutor(Executor):
                     for message in worker.receive():
                         yield from self._handle(plan_context, active, pool, message, errors)
                     if worker.step_key is not None:
-                        yield from self._crashed(plan_context, active, worker, errors)
+                        yield from self._crashed(plan_context, active, pool, worker, errors)
             if stopping_since is not None and time.monotonic() - stopping_since > _STOP_GRACE:
                 for worker in pool.busy():
                     worker.process.terminate()
@@ -438,12 +450,13 @@ class WorkerPoolExecutor(Executor):
                 errors.append(message.error)
             if worker.step_key == message.step_key:
                 worker.step_key = None
-            active.verify_complete(plan_context, message.step_key)
+            _verify_complete(plan_context, active, pool, message.step_key)
 
     def _crashed(
         self,
         plan_context: PlanOrchestrationContext,
         active: ActiveExecution,
+        pool: _Pool,
         worker: _Worker,
         errors: list[SerializableErrorInfo],
     ) -> Iterator[DagsterEvent]:
@@ -474,7 +487,7 @@ class WorkerPoolExecutor(Executor):
         yield failure
         if failure.is_step_failure:
             errors.append(error)
-        active.verify_complete(plan_context, key)
+        _verify_complete(plan_context, active, pool, key)
 
 
 @executor(
