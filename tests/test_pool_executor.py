@@ -162,17 +162,17 @@ def test_example_parity_events_and_logs(tmp_path: Path) -> None:
 
     entries = _events(home, run_id)
     started, succeeded = _steps(entries, "STEP_START"), _steps(entries, "STEP_SUCCESS")
-    # Every op once, each started and succeeded once: 9 nodes and the two pipeline-hook ops.
-    assert len(started) == 11 and set(started.values()) == {1}
+    # Every op once, each started and succeeded once: 12 nodes and the two pipeline-hook ops.
+    assert len(started) == 14 and set(started.values()) == {1}
     assert succeeded == started
     # Steps ran in at most two worker processes, other than the run's own process.
     run_pid = {
-        e.pid
+        e.dagster_event.pid
         for e in entries
         if e.dagster_event and e.dagster_event.event_type_value == "RUN_START"
     }
     step_pids = {
-        e.pid
+        e.dagster_event.pid
         for e in entries
         if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
     }
