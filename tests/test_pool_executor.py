@@ -94,9 +94,17 @@ def _project(root: Path, package: str) -> Path:
     write_dagster_yml(
         project,
         {
-            "executors": {**POOL, "retrying": retrying},
+            "executors": {
+                **POOL,
+                "retrying": retrying,
+                "forked": {"parallel": {"max_workers": 2, "start_method": "fork"}},
+            },
             "jobs": {
                 "default": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"},
+                "default_forked": {
+                    "pipeline": {"pipeline_name": "__default__"},
+                    "executor": "forked",
+                },
                 "failing": {"pipeline": {"pipeline_name": "failing"}, "executor": "pool"},
                 "flaky": {"pipeline": {"pipeline_name": "flaky"}, "executor": "retrying"},
                 "crash": {"pipeline": {"pipeline_name": "crash"}, "executor": "pool"},
@@ -192,10 +200,13 @@ def pool_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.timeout(600)
-def test_process_hooks_once_per_worker_and_run(pool_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("job", ["default", "default_forked"])
+def test_process_hooks_once_per_worker_and_run(
+    pool_project: Path, tmp_path: Path, job: str
+) -> None:
     kedro_log, log = tmp_path / "kedro.jsonl", tmp_path / "dagster.jsonl"
     run([KEDRO, "run"], cwd=pool_project, env=subprocess_env(HOOK_LOG=str(kedro_log)))
-    result = _launch(pool_project, tmp_path / "home", "default", HOOK_LOG=str(log))
+    result = _launch(pool_project, tmp_path / "home", job, HOOK_LOG=str(log))
     assert result.returncode == 0, result.stderr[-4000:]
 
     records = _records(log)

@@ -50,7 +50,7 @@ _TICK = 0.02
 _STOP_GRACE = 15.0
 #: Seconds a worker gets to exit once the run is over.
 _EXIT_GRACE = 5.0
-_START_METHODS = ("forkserver", "spawn")
+_START_METHODS = ("forkserver", "spawn", "fork")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,15 @@ class _Message:
 _DEFINITIONS: dict[Any, Any] = {}
 
 
+def _job_key(job: ReconstructableJob) -> tuple[Any, ...]:
+    return (
+        job.job_name,
+        frozenset(job.op_selection or ()),
+        frozenset(job.asset_selection or ()),
+        frozenset(job.asset_check_selection or ()),
+    )
+
+
 class _WarmJob(ReconstructableJob):
     """The run's job in a worker: definitions resolved once per process, not per call.
 
@@ -97,12 +106,7 @@ class _WarmJob(ReconstructableJob):
 
     def get_definition(self) -> Any:  # type: ignore[override]
         """The (subset) job, resolved on first use in this process."""
-        key = (
-            self.job_name,
-            frozenset(self.op_selection or ()),
-            frozenset(self.asset_selection or ()),
-            frozenset(self.asset_check_selection or ()),
-        )
+        key = _job_key(self)
         job = _DEFINITIONS.get(key)
         if job is None:
             job = _DEFINITIONS[key] = self.get_repository_definition().get_maybe_subset_job_def(
@@ -155,8 +159,10 @@ def _worker_main(
     recon_job = _WarmJob._make(recon_job)
     busy = threading.Event()
     with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
-        # Warm up before the first step arrives: imports and the project's translation.
-        recon_job.get_definition()
+        # Warm up before the first step arrives: imports and the project's translation. An
+        # error here is the step's to report (through `_run_step`), not the worker's.
+        with suppress(Exception):
+            recon_job.get_definition()
         threading.Thread(
             target=_interrupt_steps, args=(stop, busy), name="kedro-dagster-stop", daemon=True
         ).start()
@@ -322,6 +328,11 @@ class WorkerPoolExecutor(Executor):
             # Only this module (and so Dagster): the project's modules may start threads,
             # which a fork would copy half-way.
             context.set_forkserver_preload([__name__])
+        elif self._start_method == "fork":
+            # Forked workers inherit the run process's modules and its resolved definitions.
+            job = plan_context.reconstructable_job
+            _DEFINITIONS["repository"] = job.get_repository_definition()
+            _DEFINITIONS[_job_key(job)] = job.get_definition()
         size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
         yield DagsterEvent.engine_event(
             plan_context,
