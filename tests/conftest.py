@@ -80,6 +80,7 @@ with DagsterInstance.get() as instance:
 EXECUTORS = {
     "in_process": {"sequential": {"in_process": {}}},
     "multiprocess": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+    "pool": {"pool": {"parallel": {"max_workers": 2}}},
 }
 
 

@@ -75,9 +75,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_dagster_yml(
         root,
         {
-            "executors": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+            "executors": {
+                "parallel": {"multiprocess": {"max_concurrent": 2}},
+                "pool": {"parallel": {"max_workers": 2}},
+            },
             "jobs": {
                 "in_process": {"pipeline": {"pipeline_name": "__default__"}},
+                "pool": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"},
                 "multiprocess": {
                     "pipeline": {"pipeline_name": "__default__"},
                     "executor": "parallel",
@@ -231,7 +235,9 @@ def send(kedro: Kedro, how: str) -> None:
 
 # (Ctrl-C on `launch` is not here: it reaches `dg` from the terminal, so it stops it before this
 # change too; the terminal path is tested on `dev`, where a second interrupt would show.)
-@pytest.mark.parametrize(("job", "how"), [("in_process", "SIGTERM"), ("multiprocess", "SIGINT")])
+@pytest.mark.parametrize(
+    ("job", "how"), [("in_process", "SIGTERM"), ("multiprocess", "SIGINT"), ("pool", "SIGTERM")]
+)
 def test_signal_stops_launch_and_fails_the_run(
     project: Path, tmp_path: Path, job: str, how: str
 ) -> None:

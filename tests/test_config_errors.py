@@ -114,7 +114,7 @@ def test_readme_example_loads() -> None:
     config = validate_config(yaml.safe_load(block.split("```", 1)[0]), pipeline_names=PIPELINES)
     assert config.schedules["nightly"].default_status == "RUNNING"
     assert config.jobs["training"].pipeline.node_namespaces == ["data_science"]
-    assert config.executor("parallel").max_concurrent == 2
+    assert config.executor("parallel").max_workers == 2
 
 
 def test_guide_logger_example_with_sequential_executor() -> None:

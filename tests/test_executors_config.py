@@ -145,6 +145,13 @@ CASES: dict[str, dict[str, Any]] = {
             "retries": "disabled",
         }
     },
+    "parallel": {
+        "parallel": {
+            "max_workers": 2,
+            "start_method": "spawn",
+            "retry_policy": {"max_retries": 1},
+        }
+    },
     "multiprocess_limits": {
         "multiprocess": {
             "max_concurrent": 2,

@@ -29,6 +29,7 @@ TOP_LEVEL = [
     "ExecutorOptions",
     "InProcessExecutorOptions",
     "MultiprocessExecutorOptions",
+    "ParallelExecutorOptions",
     "DockerExecutorOptions",
     "DaskExecutorOptions",
     "CeleryExecutorOptions",

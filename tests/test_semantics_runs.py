@@ -451,7 +451,14 @@ def install_failure(project: Path) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_reexecution_from_failure_multiprocess(example_copy: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "executor",
+    [MULTIPROCESS, {"parallel": {"parallel": {"max_workers": 2}}}],
+    ids=["multiprocess", "parallel"],
+)
+def test_reexecution_from_failure_multiprocess(
+    example_copy: Any, tmp_path: Path, executor: dict[str, Any]
+) -> None:
     project = example_copy("dagster")
     kedro_side = example_copy("kedro")
     probe = install_probe(project)
@@ -461,7 +468,7 @@ def test_reexecution_from_failure_multiprocess(example_copy: Any, tmp_path: Path
     write_dagster_yml(
         project,
         {
-            "executors": MULTIPROCESS,
+            "executors": executor,
             "jobs": {
                 "__default__": {
                     "pipeline": {"pipeline_name": "__default__"},

@@ -316,6 +316,31 @@ class MultiprocessExecutorOptions(_StepConcurrencyOptions):
     preload_modules: list[str] | None = None
 
 
+class ParallelExecutorOptions(BaseExecutorOptions):
+    """Options of kedro-dagster's ``parallel`` executor: a pool of warm worker processes.
+
+    Like ``kedro run --runner ParallelRunner``: ``max_workers`` processes start once per run,
+    import the project once and then run steps one after another, so a step pays no process
+    start-up. MemoryDatasets go through run-scoped storage, as under ``multiprocess``.
+
+    Attributes
+    ----------
+    max_workers : int, optional
+        Worker processes of a run (also the most steps running at once); the CPU count when
+        unset.
+    start_method : {"forkserver", "spawn", "fork"}
+        How the workers start. ``forkserver`` (the default) and ``spawn``: each worker imports
+        the project and loads its definitions once. ``fork``: workers are copies of the run's
+        process, with everything loaded (the fastest start, Kedro's ``ParallelRunner`` way on
+        Linux), unsafe when a library of the run's process has started threads (gRPC, torch,
+        some database clients): a fork copies their locks mid-use and can hang.
+    """
+
+    kind: ClassVar[str] = "parallel"
+    max_workers: PositiveInt | None = None
+    start_method: Literal["forkserver", "spawn", "fork"] = "forkserver"
+
+
 _DASK_CLUSTER_TYPES: tuple[str, ...] = ("existing", "local", "yarn", "ssh", "pbs", "moab")
 _DASK_CLUSTER_TYPES += ("sge", "lsf", "slurm", "oar", "kube")
 
@@ -711,6 +736,7 @@ EXECUTOR_OPTIONS: dict[str, type[BaseExecutorOptions]] = {
     for model in (
         InProcessExecutorOptions,
         MultiprocessExecutorOptions,
+        ParallelExecutorOptions,
         DaskExecutorOptions,
         DockerExecutorOptions,
         CeleryExecutorOptions,
@@ -725,12 +751,13 @@ class ExecutorOptions(_Options):
     """One entry of the ``executors`` section: exactly one executor kind and its options.
 
     ``{my_executor: {multiprocess: {max_concurrent: 2}}}`` in YAML. Kinds: ``in_process``,
-    ``multiprocess``, ``dask``, ``docker_executor``, ``celery``, ``celery_docker``,
+    ``multiprocess``, ``parallel``, ``dask``, ``docker_executor``, ``celery``, ``celery_docker``,
     ``k8s_job_executor``, ``celery_k8s_job_executor``.
     """
 
     in_process: InProcessExecutorOptions | None = None
     multiprocess: MultiprocessExecutorOptions | None = None
+    parallel: ParallelExecutorOptions | None = None
     dask: DaskExecutorOptions | None = None
     docker_executor: DockerExecutorOptions | None = None
     celery: CeleryExecutorOptions | None = None

@@ -2,10 +2,14 @@
 
 Creating it fires the process-level hooks (``after_context_created``,
 ``after_catalog_created``) in that process: see :meth:`KedroRunContext.prepare_process`.
+A process running many steps of one run (a warm worker of the ``parallel`` executor) keeps
+the context between them (:func:`keep_run_contexts`), so it is prepared once, as a
+``ParallelRunner`` worker is.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,22 @@ from typing import Any
 from kedro_dagster.constants import ENV_TAG
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
 
-__all__ = ["DeferredRunContext", "KedroRunResourceFactory"]
+__all__ = ["DeferredRunContext", "KedroRunResourceFactory", "keep_run_contexts"]
+
+#: Run contexts of this process by run and resource config, once :func:`keep_run_contexts`
+#: was called (by a warm worker); Dagster otherwise initialises resources once per step.
+_KEPT: dict[tuple[Any, ...], KedroRunContext] = {}
+_KEEPING: list[bool] = []
+
+
+def keep_run_contexts() -> None:
+    """Keep each run's :class:`KedroRunContext` in this process for the steps that follow.
+
+    Called once by a process that executes several steps of a run (a warm worker): the
+    process-level hooks then fire once in it per run, not once per step.
+    """
+    if not _KEEPING:
+        _KEEPING.append(True)
 
 
 class KedroRunResourceFactory:
@@ -97,7 +116,23 @@ class KedroRunResourceFactory:
             # of `execute_job` (`dagster job execute`, `dg launch --job`) can read outputs.
             # Nothing runs then: build the Kedro side only if something uses it.
             return DeferredRunContext(create)
-        return create()
+        if not _KEEPING:
+            return create()
+        key = (
+            run_id,
+            str(self.project_path),
+            tags.get(ENV_TAG, self.env),
+            json.dumps(config, sort_keys=True, default=str),
+            self.starts_tracking,
+            self.row_count,
+        )
+        kept = _KEPT.get(key)
+        if kept is None:
+            kept = _KEPT[key] = create()
+        else:
+            # Tags added since (the MLflow run recorded by the job's start op) are seen.
+            kept.tags = dict(tags)
+        return kept
 
 
 class DeferredRunContext:

@@ -31,6 +31,7 @@ from kedro_dagster.config.models import (
     InProcessExecutorOptions,
     K8sJobExecutorOptions,
     MultiprocessExecutorOptions,
+    ParallelExecutorOptions,
 )
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.utils import format_node_name
@@ -116,6 +117,10 @@ def _multiprocess(options: MultiprocessExecutorOptions, preload: list[str]) -> d
     }
 
 
+def _parallel(options: ParallelExecutorOptions, _preload: list[str]) -> dict[str, Any]:
+    return {**_dump(options), "retries": _retries(options), "start_method": options.start_method}
+
+
 def _dask(options: DaskExecutorOptions, _preload: list[str]) -> dict[str, Any]:
     # Dagster's dask executor has no `retries` key: it never retries.
     return {"cluster": options.cluster.model_dump(exclude_none=True)}
@@ -189,6 +194,7 @@ def _celery_k8s(options: CeleryK8sJobExecutorOptions, _preload: list[str]) -> di
 _EXECUTORS: dict[type[BaseExecutorOptions], tuple[str, str, Callable[[Any, list[str]], Any]]] = {
     InProcessExecutorOptions: ("dagster", "in_process_executor", _in_process),
     MultiprocessExecutorOptions: ("dagster", "multiprocess_executor", _multiprocess),
+    ParallelExecutorOptions: ("kedro_dagster.runtime.worker_pool", "parallel_executor", _parallel),
     DaskExecutorOptions: ("dagster_dask", "dask_executor", _dask),
     DockerExecutorOptions: ("dagster_docker", "docker_executor", _docker),
     CeleryExecutorOptions: ("dagster_celery", "celery_executor", _celery),
@@ -237,6 +243,9 @@ def dagster_executor(options: BaseExecutorOptions) -> ExecutorDefinition:
     module, name, _build = _EXECUTORS[type(options)]
     if name in _CORE:
         return _CORE[name]
+    if options.extra is None:
+        # kedro-dagster's own executors: always installed, imported only when used.
+        return getattr(importlib.import_module(module), name)
     return _integration(options, module, name)
 
 
@@ -244,7 +253,8 @@ class ExecutorCreator:
     """Creates one Dagster executor definition per named executor options.
 
     Executor kinds map to Dagster's own executors (``in_process_executor``,
-    ``multiprocess_executor``, ``dask_executor``, ``docker_executor``, ``celery_executor``,
+    ``multiprocess_executor``, kedro-dagster's ``parallel_executor`` (warm worker processes),
+    ``dask_executor``, ``docker_executor``, ``celery_executor``,
     ``celery_docker_executor``, ``k8s_job_executor``, ``celery_k8s_job_executor``);
     definitions are created once and shared by jobs.
 

@@ -1,0 +1,284 @@
+"""The ``parallel`` executor: steps in a pool of warm worker processes, as under multiprocess."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import (
+    EXAMPLE,
+    KEDRO,
+    assert_parity,
+    copy_project,
+    dagster_launch,
+    kedro_run,
+    persisted_outputs,
+    run,
+    runs_in,
+    subprocess_env,
+    write_dagster_yml,
+)
+from kedro_factory import make_project
+from test_hooks import RECORDER, _calls, _records
+
+POOL = {"pool": {"parallel": {"max_workers": 2}}}
+
+EXTRA_NODES = """
+import os
+import signal
+from pathlib import Path
+
+
+def explode(table):
+    raise ValueError("planned explosion 42")
+
+
+def flaky(table):
+    # Fails on its first attempt only: the attempts are counted in a file.
+    attempts = Path("data/flaky_attempts")
+    count = int(attempts.read_text()) if attempts.exists() else 0
+    attempts.write_text(str(count + 1))
+    if count == 0:
+        raise RuntimeError("flaky first attempt")
+    return table
+
+
+def die(table):
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.extra import die, explode, flaky
+from {package}.nodes import make_table, summarise
+
+
+def register_pipelines():
+    first = node(make_table, ["raw", "params:factor"], "table", name="make_table")
+    return {{
+        "__default__": Pipeline([first, node(summarise, "table", "summary", name="summarise")]),
+        "failing": Pipeline([
+            first,
+            node(explode, "table", "boom", name="explode"),
+            node(summarise, "boom", "summary", name="after_explode"),
+        ]),
+        "flaky": Pipeline([first, node(flaky, "table", "flaky_out", name="flaky")]),
+        "crash": Pipeline([
+            first,
+            node(die, "table", "dead", name="die"),
+            node(summarise, "dead", "summary", name="after_die"),
+        ]),
+    }}
+"""
+
+CATALOG = {
+    "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+    "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    "flaky_out": {"type": "pandas.CSVDataset", "filepath": "data/flaky_out.csv"},
+}
+
+
+def _project(root: Path, package: str) -> Path:
+    project = make_project(root, package, catalog=CATALOG, registry=REGISTRY)
+    (project / "src" / package / "extra.py").write_text(EXTRA_NODES)
+    (project / "src" / package / "hooks.py").write_text(RECORDER)
+    (project / "src" / package / "settings.py").write_text(
+        f"from {package}.hooks import Recorder\n\nHOOKS = (Recorder(),)\n"
+    )
+    retrying = {"parallel": {"max_workers": 2, "retry_policy": {"max_retries": 2}}}
+    write_dagster_yml(
+        project,
+        {
+            "executors": {
+                **POOL,
+                "retrying": retrying,
+                "forked": {"parallel": {"max_workers": 2, "start_method": "fork"}},
+            },
+            "jobs": {
+                "default": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"},
+                "default_forked": {
+                    "pipeline": {"pipeline_name": "__default__"},
+                    "executor": "forked",
+                },
+                "failing": {"pipeline": {"pipeline_name": "failing"}, "executor": "pool"},
+                "flaky": {"pipeline": {"pipeline_name": "flaky"}, "executor": "retrying"},
+                "crash": {"pipeline": {"pipeline_name": "crash"}, "executor": "pool"},
+            },
+        },
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
+    return project
+
+
+def _launch(project: Path, home: Path, job: str, **env: str) -> subprocess.CompletedProcess[str]:
+    env.setdefault("HOOK_LOG", str(home.parent / "hooks.jsonl"))
+    return subprocess.run(
+        [KEDRO, "dagster", "launch", "--job", job],
+        cwd=project,
+        env=subprocess_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _events(home: Path, run_id: str) -> list[Any]:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        return list(instance.all_logs(run_id))
+
+
+def _steps(entries: list[Any], event_type: str) -> Counter:
+    return Counter(
+        e.step_key
+        for e in entries
+        if e.dagster_event is not None and e.dagster_event.event_type_value == event_type
+    )
+
+
+def _error_text(entry: Any) -> str:
+    error, parts = entry.dagster_event.event_specific_data.error, []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)
+
+
+@pytest.mark.timeout(900)
+def test_example_parity_events_and_logs(tmp_path: Path) -> None:
+    kedro_side = copy_project(EXAMPLE, tmp_path / "kedro")
+    dagster_side = copy_project(EXAMPLE, tmp_path / "dagster")
+    write_dagster_yml(
+        dagster_side,
+        {
+            "executors": POOL,
+            "jobs": {"parity": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"}},
+        },
+    )
+    kedro_run(kedro_side)
+    home = tmp_path / "home"
+    result = dagster_launch(dagster_side, "parity", home)
+    expected = persisted_outputs(kedro_side)
+    assert expected
+    run_id = assert_parity(expected, dagster_side, home, "parity")
+
+    entries = _events(home, run_id)
+    started, succeeded = _steps(entries, "STEP_START"), _steps(entries, "STEP_SUCCESS")
+    # Every op once, each started and succeeded once: 12 nodes and the two pipeline-hook ops.
+    assert len(started) == 14 and set(started.values()) == {1}
+    assert succeeded == started
+    # Steps ran in at most two worker processes, other than the run's own process.
+    run_pid = {
+        e.dagster_event.pid
+        for e in entries
+        if e.dagster_event and e.dagster_event.event_type_value == "RUN_START"
+    }
+    step_pids = {
+        e.dagster_event.pid
+        for e in entries
+        if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"
+    }
+    assert 1 <= len(step_pids) <= 2 and not step_pids & run_pid
+    # Node logs are in the event log, under their step.
+    logs = [(e.step_key, e.user_message) for e in entries if e.dagster_event is None]
+    assert any(
+        key == "data_science__train_model_node" and "Running node: train_model_node" in text
+        for key, text in logs
+    ), logs[:20]
+    assert "warm worker process(es) of the parallel executor" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def pool_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _project(tmp_path_factory.mktemp("pool") / "p", "pool_probe")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("job", ["default", "default_forked"])
+def test_process_hooks_once_per_worker_and_run(
+    pool_project: Path, tmp_path: Path, job: str
+) -> None:
+    kedro_log, log = tmp_path / "kedro.jsonl", tmp_path / "dagster.jsonl"
+    run([KEDRO, "run"], cwd=pool_project, env=subprocess_env(HOOK_LOG=str(kedro_log)))
+    result = _launch(pool_project, tmp_path / "home", job, HOOK_LOG=str(log))
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    records = _records(log)
+    process_hooks = ("after_context_created", "after_catalog_created")
+    per_run = [r for r in records if r["hook"] not in process_hooks]
+    assert _calls(per_run) == _calls(
+        [r for r in _records(kedro_log) if r["hook"] not in process_hooks]
+    )
+    # 4 steps (2 nodes, 2 pipeline-hook ops) in 2 workers: each worker that ran steps was
+    # prepared once for the run, not once per step.
+    step_pids = {r["pid"] for r in per_run}
+    for hook in process_hooks:
+        pids = [r["pid"] for r in records if r["hook"] == hook]
+        assert sorted(pids) == sorted(step_pids), (hook, pids, step_pids)
+    assert len(
+        [
+            r
+            for r in per_run
+            if r["hook"] in ("before_node_run", "before_pipeline_run", "after_pipeline_run")
+        ]
+    ) > len(step_pids)
+
+
+@pytest.mark.timeout(600)
+def test_failing_node_fails_its_step_and_skips_downstream(
+    pool_project: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    result = _launch(pool_project, home, "failing")
+    assert result.returncode != 0
+    assert "planned explosion 42" in result.stderr
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    entries = _events(home, failed.run_id)
+    assert _steps(entries, "STEP_FAILURE") == Counter({"explode": 1})
+    (failure,) = [
+        e for e in entries if e.dagster_event and e.dagster_event.event_type_value == "STEP_FAILURE"
+    ]
+    assert "planned explosion 42" in _error_text(failure)
+    assert "after_explode" not in _steps(entries, "STEP_START")
+    assert "make_table" in _steps(entries, "STEP_SUCCESS")
+
+
+@pytest.mark.timeout(600)
+def test_retry_policy_retries_in_the_pool(pool_project: Path, tmp_path: Path) -> None:
+    (pool_project / "data" / "flaky_attempts").unlink(missing_ok=True)
+    home = tmp_path / "home"
+    result = _launch(pool_project, home, "flaky")
+    assert result.returncode == 0, result.stderr[-4000:]
+    (done,) = runs_in(home)
+    entries = _events(home, done.run_id)
+    assert _steps(entries, "STEP_UP_FOR_RETRY") == Counter({"flaky": 1})
+    assert _steps(entries, "STEP_RESTARTED") == Counter({"flaky": 1})
+    assert _steps(entries, "STEP_SUCCESS")["flaky"] == 1
+    assert (pool_project / "data" / "flaky_attempts").read_text() == "2"
+    assert (pool_project / "data" / "flaky_out.csv").is_file()
+
+
+@pytest.mark.timeout(600)
+def test_killed_worker_fails_its_step_and_the_run_ends(pool_project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = _launch(pool_project, home, "crash")
+    assert result.returncode != 0
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    entries = _events(home, failed.run_id)
+    assert _steps(entries, "STEP_FAILURE") == Counter({"die": 1})
+    (failure,) = [
+        e for e in entries if e.dagster_event and e.dagster_event.event_type_value == "STEP_FAILURE"
+    ]
+    text = _error_text(failure)
+    assert "running step die was terminated by signal 9 (SIGKILL)" in text, text
+    assert "Exit code: -9" in text
+    assert "terminated by signal 9 (SIGKILL)" in result.stderr
+    assert "after_die" not in _steps(entries, "STEP_START")
