@@ -191,6 +191,8 @@ def validate_config(
             file=where,
         )
     raw, legacy_notices = upgrade_legacy_keys(raw, where)
+    for notice in legacy_notices:
+        warn_once(notice, inherited=True)
     try:
         config = KedroDagsterConfig.model_validate(raw)
     except ValidationError as exc:
@@ -198,7 +200,7 @@ def validate_config(
 
     pipelines = set(pipeline_names)
     # Defaults that change what is deployed are said once the file is known to be valid.
-    notices: list[str] = list(legacy_notices)
+    notices: list[str] = []
     if not config.jobs:
         config = config.model_copy(update={"jobs": default_config(pipelines, empty_pipelines).jobs})
         notices.append(

@@ -225,7 +225,8 @@ def parse_partitions(
         warn_once(
             f"{where}: 'partition_mapping' is the kedro-dagster 0.x spelling of "
             "'partition_mappings'; it is read as such for now. Rename the key to "
-            "'partition_mappings' in the catalog entry."
+            "'partition_mappings' in the catalog entry.",
+            inherited=True,
         )
         partition_mappings = partition_mapping
     if partition_mappings is None:

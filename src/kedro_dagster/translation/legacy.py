@@ -93,7 +93,7 @@ def code_location(translator: KedroProjectTranslator) -> DagsterCodeLocation:
     """
     if translator.env:
         kedro_env = os.environ.get("KEDRO_ENV")
-        warn_once(legacy_env_notice(translator.env, kedro_env))
+        warn_once(legacy_env_notice(translator.env, kedro_env), inherited=True)
         if kedro_env and kedro_env != translator.env:
             translator = copy.copy(translator)
             translator.env = kedro_env
