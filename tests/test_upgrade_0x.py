@@ -107,7 +107,7 @@ def test_0x_definitions_py_loads_and_runs_the_example(tmp_path: Path, dagster_ho
 
 
 def _scaled(project: Path) -> list[float]:
-    return pd.read_csv(project / "data/table.csv")["value"].tolist()
+    return pd.read_csv(project / "data/table.csv")["scaled"].tolist()
 
 
 def test_customised_0x_file_honours_env_unless_kedro_env_says_otherwise(
