@@ -67,15 +67,12 @@ class DagsterCodeLocation:
     named_loggers: dict[str, LoggerDefinition] = field(default_factory=dict)
 
 
-def legacy_env_notice(given: str, kedro_env: str | None) -> str:
+def _env_notice(given: str, kedro_env: str | None) -> str:
     """The warning for an ``env`` passed to ``KedroProjectTranslator`` by a 0.x file."""
     if kedro_env and kedro_env != given:
         used = f"KEDRO_ENV='{kedro_env}' (from --env or the environment) is used instead"
     else:
-        used = (
-            f"environment '{given}' is used, and --env / KEDRO_ENV are ignored while "
-            "this file names one"
-        )
+        used = f"environment '{given}' is used (--env / KEDRO_ENV naming another would win)"
     return (
         f"definitions.py builds KedroProjectTranslator(env='{given}') and calls to_dagster(), "
         f"the kedro-dagster 0.x template: {used}. Regenerate the file with "
@@ -89,11 +86,11 @@ def code_location(translator: KedroProjectTranslator) -> DagsterCodeLocation:
 
     An ``env`` given to the translator is honoured unless ``KEDRO_ENV`` names another one
     (``kedro dagster dev --env prod`` must not deploy the ``local`` a 0.x file hard-codes);
-    either way it is said once per process.
+    either way it is said once per command (step processes stay silent).
     """
     if translator.env:
         kedro_env = os.environ.get("KEDRO_ENV")
-        warn_once(legacy_env_notice(translator.env, kedro_env), inherited=True)
+        warn_once(_env_notice(translator.env, kedro_env), inherited=True)
         if kedro_env and kedro_env != translator.env:
             translator = copy.copy(translator)
             translator.env = kedro_env
