@@ -115,6 +115,7 @@ def persisted_outputs(project: Path) -> dict[str, bytes]:
 def subprocess_env(dagster_home: Path | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("KEDRO_ENV", None)
+    env.pop("KEDRO_DAGSTER_NOTICES_SHOWN", None)  # notices given by this test process
     env["PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", "")
     if dagster_home is not None:
         dagster_home.mkdir(parents=True, exist_ok=True)

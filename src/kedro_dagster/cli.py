@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -33,7 +33,7 @@ def _template(name: str) -> Template:
     return Template(files("kedro_dagster.templates").joinpath(name).read_text(encoding="utf-8"))
 
 
-def _jobs_yaml(pipeline_names: list[str]) -> str:
+def _jobs_yaml(pipeline_names: list[str], empty: Collection[str] = ()) -> str:
     from kedro_dagster.utils import is_valid_dagster_name
 
     names = ["__default__", *sorted(n for n in pipeline_names if n != "__default__")]
@@ -41,24 +41,32 @@ def _jobs_yaml(pipeline_names: list[str]) -> str:
     for name in names:
         if not is_valid_dagster_name(name):
             continue
-        lines += [f"  {name}:", "    pipeline:", f"      pipeline_name: {name}"]
-        lines.append("    executor: sequential")
+        job = [f"  {name}:", "    pipeline:", f"      pipeline_name: {name}"]
+        job.append("    executor: sequential")
+        if name in empty:
+            # A job of an empty pipeline is refused at load, as `kedro run` refuses it.
+            lines.append(f"  # '{name}' has no nodes yet: uncomment once it has.")
+            job = [f"  # {line[2:]}" for line in job]
+        lines += job
     return "\n".join(lines)
 
 
-def _registered_pipelines(project_path: Path) -> list[str]:
-    """The registered pipeline names (they do not depend on the Kedro environment)."""
+def _registered_pipelines(project_path: Path) -> tuple[list[str], set[str]]:
+    """The registered pipeline names and those without nodes (not dependent on the env).
+
+    A fresh ``kedro new`` registers an empty ``__default__``.
+    """
     try:
         from kedro.framework.project import pipelines
         from kedro.framework.startup import bootstrap_project
 
         bootstrap_project(project_path)
-        return list(pipelines)
+        return list(pipelines), {name for name, p in pipelines.items() if not p.nodes}
     except Exception as exc:  # init must work on a project whose pipelines do not load yet
         click.secho(
             f"Could not list pipelines ({exc}); writing a __default__ job only.", fg="yellow"
         )
-        return ["__default__"]
+        return ["__default__"], set()
 
 
 def _write(path: Path, content: str, force: bool, project_path: Path) -> bool:
@@ -318,10 +326,10 @@ def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
     from kedro.framework.project import settings
 
     dagster_yml = project_path / settings.CONF_SOURCE / conf_env / "dagster.yml"
-    pipeline_names = _registered_pipelines(project_path)
+    pipeline_names, empty = _registered_pipelines(project_path)
     _write(
         dagster_yml,
-        _template("dagster.yml.tmpl").substitute(jobs=_jobs_yaml(pipeline_names)),
+        _template("dagster.yml.tmpl").substitute(jobs=_jobs_yaml(pipeline_names, empty)),
         force,
         project_path,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from kedro_dagster.config.legacy import upgrade_legacy_keys
 from kedro_dagster.config.models import (
     BUILTIN_EXECUTORS,
     JobOptions,
@@ -21,13 +22,30 @@ from kedro_dagster.utils import is_valid_dagster_name
 __all__ = ["default_config", "load_config", "validate_config"]
 
 
-def default_config(pipeline_names: Iterable[str]) -> KedroDagsterConfig:
-    """The configuration used without a ``dagster.yml``: one in-process job per pipeline."""
+def default_config(
+    pipeline_names: Iterable[str], empty_pipelines: Collection[str] = ()
+) -> KedroDagsterConfig:
+    """The configuration used without a ``dagster.yml``: one in-process job per pipeline.
+
+    A pipeline without nodes (``__default__`` of a fresh ``kedro new``) gets no job, as
+    ``kedro run`` refuses to run it; a warning says so once.
+    """
+    skipped = sorted(name for name in pipeline_names if name in empty_pipelines)
+    if skipped:
+        subject = (
+            f"Pipeline '{skipped[0]}' has"
+            if len(skipped) == 1
+            else f"Pipelines {names(skipped)} have"
+        )
+        warn_once(
+            f"{subject} no nodes: no job is deployed for it (`kedro run` refuses a pipeline "
+            "without nodes). Add nodes in pipeline_registry.py to get its job."
+        )
     return KedroDagsterConfig(
         jobs={
             name: JobOptions(pipeline=PipelineOptions(pipeline_name=name))
             for name in sorted(pipeline_names)
-            if is_valid_dagster_name(name)
+            if is_valid_dagster_name(name) and name not in empty_pipelines
         }
     )
 
@@ -138,6 +156,7 @@ def validate_config(
     pipeline_names: Iterable[str],
     files: list[Path] | None = None,
     namespaces_of: Callable[[str], list[str]] | None = None,
+    empty_pipelines: Collection[str] = (),
 ) -> KedroDagsterConfig:
     """Validate a ``dagster.yml`` mapping and its cross references.
 
@@ -152,6 +171,8 @@ def validate_config(
     namespaces_of : Callable, optional
         Top-level node namespaces of a pipeline, by pipeline name; expands job factories
         (jobs named with ``{namespace}``) into one job per namespace.
+    empty_pipelines : Collection of str, optional
+        Registered pipelines without nodes: no default job is made for them.
 
     Returns
     -------
@@ -169,8 +190,11 @@ def validate_config(
             "dagster.yml must be a mapping with the sections jobs, executors, schedules, loggers.",
             file=where,
         )
+    raw, legacy_notices = upgrade_legacy_keys(raw, where)
+    for notice in legacy_notices:
+        warn_once(notice, inherited=True)
     try:
-        config = KedroDagsterConfig.model_validate(dict(raw))
+        config = KedroDagsterConfig.model_validate(raw)
     except ValidationError as exc:
         raise _error_from_validation(exc, files) from None
 
@@ -178,7 +202,7 @@ def validate_config(
     # Defaults that change what is deployed are said once the file is known to be valid.
     notices: list[str] = []
     if not config.jobs:
-        config = config.model_copy(update={"jobs": default_config(pipelines).jobs})
+        config = config.model_copy(update={"jobs": default_config(pipelines, empty_pipelines).jobs})
         notices.append(
             f"{where} defines no jobs: deploying one job per registered pipeline, as without "
             "dagster.yml. To choose the jobs, add a `jobs:` section, e.g. "
@@ -291,8 +315,9 @@ def load_config(project: Any) -> KedroDagsterConfig:
     """
     files = project.config_files("dagster")
     pipelines = project.pipelines
+    empty = {name for name, pipeline in pipelines.items() if not pipeline.nodes}
     if not files:
-        return default_config(list(pipelines))
+        return default_config(list(pipelines), empty)
 
     def namespaces_of(pipeline_name: str) -> list[str]:
         nodes = pipelines[pipeline_name].nodes
@@ -303,4 +328,5 @@ def load_config(project: Any) -> KedroDagsterConfig:
         pipeline_names=list(pipelines),
         files=files,
         namespaces_of=namespaces_of,
+        empty_pipelines=empty,
     )

@@ -14,6 +14,8 @@ from typing import Any
 from kedro.io.core import DatasetError, parse_dataset_definition
 from kedro_datasets.partitions import PartitionedDataset
 
+from kedro_dagster.config.notices import warn_once
+
 __all__ = [
     "DagsterPartitionedDataset",
     "PartitionMappingConfig",
@@ -181,6 +183,7 @@ def parse_partitions(
     partition_mappings: Any = None,
     *,
     overwrite: bool = False,
+    partition_mapping: Any = None,
 ) -> PartitionsConfig:
     """Validate the ``partition`` and ``partition_mappings`` of a catalog entry.
 
@@ -194,6 +197,8 @@ def parse_partitions(
         Downstream dataset name or pattern to a mapping configuration.
     overwrite : bool
         ``PartitionedDataset``'s ``overwrite``, refused: each op saves one partition.
+    partition_mapping : dict, optional
+        kedro-dagster 0.x's spelling of ``partition_mappings``: read as it, with one warning.
 
     Returns
     -------
@@ -211,6 +216,19 @@ def parse_partitions(
             "and overwriting would delete the partitions other ops wrote. Remove it."
         )
     keys = _parse_keys(where, partition)
+    if partition_mapping is not None:
+        if partition_mappings is not None:
+            raise DatasetError(
+                f"{where}: give 'partition_mappings' only; 'partition_mapping' is its "
+                "kedro-dagster 0.x spelling. Merge the two and remove 'partition_mapping'."
+            )
+        warn_once(
+            f"{where}: 'partition_mapping' is the kedro-dagster 0.x spelling of "
+            "'partition_mappings'; it is read as such for now. Rename the key to "
+            "'partition_mappings' in the catalog entry.",
+            inherited=True,
+        )
+        partition_mappings = partition_mapping
     if partition_mappings is None:
         return PartitionsConfig(keys)
     if not isinstance(partition_mappings, Mapping):
@@ -259,6 +277,8 @@ class DagsterPartitionedDataset(PartitionedDataset):
         ``{type: dagster.StaticPartitionMapping | dagster.IdentityPartitionMapping, ...}``.
         Without a mapping, a node reading this dataset and writing another partitioned one
         needs both to have the same keys (identity).
+    partition_mapping : dict, optional
+        kedro-dagster 0.x's spelling of ``partition_mappings``, accepted with one warning.
     **kwargs
         Passed to ``PartitionedDataset`` (``overwrite: true`` is refused).
     """
@@ -269,10 +289,15 @@ class DagsterPartitionedDataset(PartitionedDataset):
         dataset: str | type | dict[str, Any],
         partition: dict[str, Any] | None = None,
         partition_mappings: dict[str, dict[str, Any]] | None = None,
+        partition_mapping: dict[str, dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         self.partitions = parse_partitions(
-            path, partition, partition_mappings, overwrite=bool(kwargs.get("overwrite"))
+            path,
+            partition,
+            partition_mappings,
+            overwrite=bool(kwargs.get("overwrite")),
+            partition_mapping=partition_mapping,
         )
         super().__init__(path=path, dataset=_dataset_definition(dataset), **kwargs)
 

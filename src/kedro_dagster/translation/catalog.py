@@ -346,6 +346,7 @@ class CatalogTranslator:
                     config.get("partition"),
                     config.get("partition_mappings"),
                     overwrite=bool(config.get("overwrite")),
+                    partition_mapping=config.get("partition_mapping"),
                 )
             except DatasetError as exc:
                 raise KedroDagsterConfigError(str(exc), key=(name, "partition")) from None

@@ -154,6 +154,16 @@ def filter_pipeline(
     """
     pipeline = pipelines[options.pipeline_name]
     filters = options.filter_kwargs()
+    if not pipeline.nodes:
+        # `kedro run` refuses it too; as a job it would "succeed", firing the pipeline hooks.
+        raise KedroDagsterConfigError(
+            f"Job '{job_name}' runs pipeline '{options.pipeline_name}'"
+            + (f" with filters {filters}" if filters else "")
+            + ", which has no nodes (`kedro run` refuses it: 'Pipeline contains no nodes'). "
+            f"Add nodes to '{options.pipeline_name}' in pipeline_registry.py, or remove the job.",
+            file=file,
+            key=("jobs", job_name, "pipeline"),
+        )
     if not filters:
         return pipeline
     try:
