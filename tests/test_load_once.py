@@ -10,7 +10,8 @@ from pathlib import Path
 from conftest import KEDRO, run, runs_in, subprocess_env
 from kedro_factory import make_project
 
-# The registry notes each call (one per translation) with the calling process id.
+# The registry notes each call (one per translation) with the calling process id, and each
+# import of its module ("import <pid>").
 COUNTING_REGISTRY = """
 import os
 from pathlib import Path
@@ -18,6 +19,9 @@ from pathlib import Path
 from kedro.pipeline import Pipeline, node
 
 from {package}.nodes import identity, make_table, summarise
+
+with Path(os.environ["REGISTRY_LOG"]).with_suffix(".imports").open("a") as handle:
+    handle.write(f"{{os.getpid()}}\\n")
 
 
 def register_pipelines():
@@ -103,6 +107,10 @@ def test_each_step_process_translates_once(tmp_path: Path) -> None:
     # dg's process and one per step (3 nodes, the start and end ops): each translates once.
     assert len(counts) >= 4, counts
     assert set(counts.values()) == {1}, counts
+    # The forkserver preloads no module of the project (its node modules may start threads):
+    # only the processes translating it import the registry.
+    imports = collections.Counter((tmp_path / "registry.imports").read_text().split())
+    assert set(imports) == set(counts), (imports, counts)
 
 
 EDIT_SCRIPT = """
