@@ -31,7 +31,8 @@ _CACHE: OrderedDict[Hashable, tuple[Path | None, Hashable, Definitions]] = Order
 def _fingerprint(project_path: Path, conf_source: Path | None) -> Hashable:
     """Paths, sizes and mtimes of ``pyproject.toml`` and of every file under ``conf_source``."""
     entries: list[tuple[str, int, int]] = []
-    paths = [project_path / "pyproject.toml"]
+    # A packaged configuration (``CONF_SOURCE`` a .tar.gz or .zip) is one file.
+    paths = [project_path / "pyproject.toml", *([conf_source] if conf_source else [])]
     for path in paths:
         try:
             stat = path.stat()
