@@ -305,10 +305,12 @@ class MultiprocessExecutorOptions(_StepConcurrencyOptions):
         Limits on steps running at once by op tag.
     start_method : {"forkserver", "spawn"}
         How step processes start. ``forkserver`` (the default) forks every step from a server
-        that has already imported Dagster, kedro-dagster and the project's pipelines.
+        that has already imported Dagster's storage, Kedro's framework, pandas and
+        kedro-dagster's runtime.
     preload_modules : list of str, optional
-        Modules the forkserver imports once; by default Dagster, kedro-dagster's translation
-        and the project's ``settings`` and ``pipeline_registry``.
+        Modules the forkserver imports once, replacing the default list (``FORKSERVER_PRELOAD``
+        of ``kedro_dagster.translation.executors``: none of the project's own modules, which
+        may start threads when imported, and forking after threads started can deadlock).
     """
 
     kind: ClassVar[str] = "multiprocess"

@@ -46,7 +46,10 @@ class _RedactingHooks:
         self._redactor = redactor
 
     def __getattr__(self, name: str) -> Any:
-        return self._redactor.wrap(getattr(self._relay, name))
+        wrapped = self._redactor.wrap(getattr(self._relay, name))
+        # Kept: the next call of this hook (a few per node) skips the lookup and the wrapping.
+        setattr(self, name, wrapped)
+        return wrapped
 
 
 def _credentials(config_loader: Any) -> Any:

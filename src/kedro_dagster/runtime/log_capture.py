@@ -12,8 +12,11 @@ steps running at once in one process (threads of a Dask worker) never get each o
 records. A record from another thread (a thread the node started) goes to the step in progress
 when there is exactly one in the process, and is left out of the event log otherwise.
 
-Records Dagster converted already (``get_dagster_logger``, ``kedro_dagster.logging.getLogger``)
-or Dagster's own loggers are left alone, and nothing is forwarded when the instance already
+Kedro's own INFO progress records (loggers ``kedro.io``, ``kedro.runner``, ``kedro.pipeline``:
+"Loading data from ...", "Running node ...") are not forwarded: Dagster's step events say the
+same, and each forwarded record is one more event-log write. Records Dagster converted already
+(``get_dagster_logger``, ``kedro_dagster.logging.getLogger``) or Dagster's own loggers are left
+alone, and nothing is forwarded when the instance already
 manages the root logger, so no record appears twice. Records below a logger's level never reach
 handlers: what reaches the event log is what ``conf/logging.yml`` lets through.
 """
@@ -88,7 +91,7 @@ class _StepHandler(logging.Handler):
         """Hand ``record`` to its step's log manager, once."""
         if getattr(self._forwarding, "active", False):  # a handler of the step logging again
             return
-        if _is_dagsters(record):
+        if _is_dagsters(record) or _is_kedro_bookkeeping(record):
             return
         target = self._target(record.thread)
         if target is None or not target.log.isEnabledFor(record.levelno):
@@ -106,6 +109,24 @@ def _is_dagsters(record: logging.LogRecord) -> bool:
     """Records Dagster converted already, or of Dagster's own loggers."""
     name = record.name
     return name == "dagster" or name.startswith("dagster.") or is_dagster_log_record(record)
+
+
+#: Loggers of Kedro's own progress lines ("Loading data from ...", "Saving data to ...",
+#: "Running node ...", "Completed n out of m tasks").
+_KEDRO_BOOKKEEPING = ("kedro.io", "kedro.runner", "kedro.pipeline")
+
+
+def _is_kedro_bookkeeping(record: logging.LogRecord) -> bool:
+    """Kedro's INFO (and lower) progress records, which repeat Dagster's own step events.
+
+    Dagster records each load (``LOADED_INPUT``), save (``HANDLED_OUTPUT``) and step start
+    itself; every forwarded record is one more event-log write per dataset. Kedro's warnings
+    and errors are still forwarded; the console (captured stderr) keeps every line.
+    """
+    if record.levelno >= logging.WARNING:
+        return False
+    name = record.name
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in _KEDRO_BOOKKEEPING)
 
 
 _formatter = logging.Formatter()

@@ -205,7 +205,8 @@ class NodeCompute:
             selection = self.selection
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
             yield from self._emit(outputs)
-            yield Output(None, DONE_OUTPUT)
+            if not self.output_args:  # what the end op waits for (see NodeTranslator)
+                yield Output(None, DONE_OUTPUT)
 
 
 class AssetNodeCompute(NodeCompute):

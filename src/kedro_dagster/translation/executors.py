@@ -36,7 +36,7 @@ from kedro_dagster.config.models import (
 from kedro_dagster.errors import KedroDagsterConfigError
 from kedro_dagster.utils import format_node_name
 
-__all__ = ["ExecutorCreator", "dagster_executor", "executor_config"]
+__all__ = ["FORKSERVER_PRELOAD", "ExecutorCreator", "dagster_executor", "executor_config"]
 
 #: Options that are kedro-dagster's own, never passed to Dagster's executors.
 _OWN_OPTIONS = {"retries", "retry_policy", "start_method", "preload_modules"}
@@ -249,6 +249,29 @@ def dagster_executor(options: BaseExecutorOptions) -> ExecutorDefinition:
     return _integration(options, module, name)
 
 
+#: What the multiprocess executor's forkserver imports once, so step processes fork warm:
+#: what every step process imports anyway (Dagster's SQL storage behind the instance,
+#: Kedro's framework, the data libraries, our runtime) and that starts no thread at import.
+#: Never the project's own modules: a node module importing torch or grpc starts threads,
+#: and forking a process after threads started can deadlock. ``preload_modules`` in
+#: ``dagster.yml`` replaces this list (a missing module is skipped by the forkserver).
+FORKSERVER_PRELOAD: tuple[str, ...] = (
+    "dagster",
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log",
+    "dagster._core.storage.runs.sqlite.sqlite_run_storage",
+    "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage",
+    "sqlalchemy",
+    "alembic.runtime.migration",
+    "dynaconf",
+    "kedro.framework.startup",
+    "kedro.framework.session",
+    "pandas",
+    "kedro_datasets.pandas",
+    "kedro_dagster.translation",
+    "kedro_dagster.runtime.resources",
+)
+
+
 class ExecutorCreator:
     """Creates one Dagster executor definition per named executor options.
 
@@ -261,15 +284,13 @@ class ExecutorCreator:
     Parameters
     ----------
     package_name : str, optional
-        The Kedro project's package: its ``settings`` and ``pipeline_registry`` are preloaded
-        by the multiprocess executor's forkserver, so step processes start warm.
+        The Kedro project's package. Its modules are not preloaded by the multiprocess
+        executor's forkserver (see ``FORKSERVER_PRELOAD``); accepted for compatibility.
     """
 
     def __init__(self, package_name: str | None = None) -> None:
         self._cache: dict[tuple[type, str], ExecutorDefinition] = {}
-        self._preload = ["dagster", "kedro_dagster.translation"]
-        if package_name:
-            self._preload += [f"{package_name}.settings", f"{package_name}.pipeline_registry"]
+        self._preload = list(FORKSERVER_PRELOAD)
 
     def create(
         self, options: BaseExecutorOptions, op_name: Callable[[str], str] = format_node_name

@@ -209,7 +209,10 @@ class NodeTranslator:
                 description=f"Kedro dataset {code(name)}",
                 metadata={DATASET_METADATA_KEY: name},
             )
-        outs[DONE_OUTPUT] = Out(Nothing)
+        if not outs:
+            # The end op waits for the last ops of a job through one of their outputs: a node
+            # without outputs gets one (an extra output per op would be an extra event per step).
+            outs[DONE_OUTPUT] = Out(Nothing)
         compute = NodeCompute(
             node,
             input_args,

@@ -30,7 +30,6 @@ from kedro.pipeline import Pipeline
 
 from kedro_dagster.config.models import JobOptions, PipelineOptions
 from kedro_dagster.constants import (
-    DONE_OUTPUT,
     ENV_TAG,
     FILTERS_TAG,
     JOB_TAG,
@@ -394,9 +393,21 @@ class PipelineTranslator:
                     dependencies[op_def.name] = {
                         START_INPUT: DependencyDefinition(start_name, START_OUTPUT)
                     }
+        # The end op runs after every op: it waits for the last ones (no op of the job reads
+        # their outputs), through their first output, which it does not load (Nothing).
+        upstream = {
+            source.node
+            for deps in dependencies.values()
+            for dep in deps.values()
+            for source in dep.get_node_dependencies()
+        }
         dependencies[end_name] = {
             _END_INPUT: MultiDependencyDefinition(
-                [DependencyDefinition(op_def.name, DONE_OUTPUT) for op_def in op_defs]
+                [
+                    DependencyDefinition(op_def.name, op_def.output_defs[0].name)
+                    for op_def in op_defs
+                    if op_def.name not in upstream
+                ]
             )
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from kedro_dagster.project import KedroProject
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
 from kedro_dagster.runtime.io_managers import memory_io_manager
 from kedro_dagster.runtime.ops import is_parameter
+from kedro_dagster.translation.cache import cached_definitions
 from kedro_dagster.translation.catalog import CatalogTranslator, strip_transcoding
 from kedro_dagster.translation.executors import ExecutorCreator
 from kedro_dagster.translation.gc_pause import gc_paused
@@ -114,14 +115,39 @@ class KedroProjectTranslator:
         Definitions
         """
         try:
-            with gc_paused():  # no collection walks the heap this builds (see gc_pause)
-                return self._to_definitions()
+            return cached_definitions(self._cache_key(), self.project_path, self._translate)
         except KedroDagsterError as error:
             # The message names the file, the key and the fix: our frames would only bury it
             # under a stack trace in `dg` and in the UI's code location error.
             raise error.with_traceback(None)  # noqa: B904 (the same exception, re-raised)
 
-    def _to_definitions(self) -> Definitions:
+    def _cache_key(self) -> Hashable:
+        """What this translation depends on, besides the files and ``KEDRO*`` variables."""
+        translator = self.translator
+        settings = getattr(translator, "settings", None)
+        try:
+            settings_key = settings.model_dump_json() if settings is not None else None
+        except Exception:  # an automation condition pydantic cannot serialise
+            settings_key = repr(settings)
+        # A subclass may hold more state: its repr (an object address unless defined) keys it.
+        state = getattr(translator, "__dict__", {})
+        others = repr(sorted((k, v) for k, v in state.items() if k != "settings"))
+        return (
+            str(self.project_path.expanduser().resolve()),
+            self.env,
+            type(translator),
+            settings_key,
+            others,
+            self.catalog_translator_class,
+            self.namespace,
+        )
+
+    def _translate(self) -> tuple[Definitions, Path | None]:
+        """The definitions and the configuration folder they were read from."""
+        with gc_paused():  # no collection walks the heap this builds (see gc_pause)
+            return self._build()
+
+    def _build(self) -> tuple[Definitions, Path | None]:
         project = KedroProject.load(self.project_path, self.env)
         config = load_config(project)
         if preflight_mode() != "off":
@@ -132,9 +158,10 @@ class KedroProjectTranslator:
             config = config.model_copy(
                 update={"jobs": {f"{self.namespace}__{n}": j for n, j in config.jobs.items()}}
             )
-        return _Translation(
+        definitions = _Translation(
             project, config, self.catalog_translator_class, self.translator, self.namespace
         ).definitions()
+        return definitions, project.conf_source
 
     def to_dagster(self) -> DagsterCodeLocation:
         """The translation as kedro-dagster 0.x gave it: ``named_*`` mappings of definitions.

@@ -1,0 +1,94 @@
+"""What a step writes to the run's event log: Dagster's events for the node, little more.
+
+Every stored event is a write to the instance's storage (a connection and a commit on SQLite):
+the per-step cost of a run grows with them. A node op emits one output event per dataset it
+writes (none extra to order the end op), no hook event when it succeeds, and Kedro's INFO
+progress lines stay on the console. The ``after_pipeline_run`` op still runs after every node,
+also after a node writing nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from conftest import EXECUTORS, KEDRO, run, runs_in, subprocess_env
+from kedro_factory import NODES_PY, make_project
+
+REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import check, identity, make_table, summarise
+
+
+def register_pipelines():
+    pipeline = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(summarise, "table", "summary", name="summarise"),
+        node(identity, "summary", "summary_copy", name="copy_summary"),
+        node(check, "table", None, name="check_table"),
+    ])
+    return {{"__default__": pipeline}}
+"""
+
+CHECK = '''
+
+def check(table):
+    """A node writing nothing."""
+    assert len(table) == 3
+'''
+
+
+def _events(tmp_path: Path, executor: str) -> list:
+    from dagster import DagsterInstance
+
+    (executor_name,) = EXECUTORS[executor]
+    project = make_project(
+        tmp_path / "project",
+        "stepev",
+        registry=REGISTRY,
+        dagster={
+            "executors": EXECUTORS[executor],
+            "jobs": {
+                "__default__": {
+                    "pipeline": {"pipeline_name": "__default__"},
+                    "executor": executor_name,
+                }
+            },
+        },
+    )
+    (project / "src/stepev/nodes.py").write_text(NODES_PY + CHECK)
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
+    home = tmp_path / "home"
+    run([KEDRO, "dagster", "launch", "--job", "__default__"], cwd=project, env=subprocess_env(home))
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    with DagsterInstance.from_config(str(home)) as instance:
+        return list(instance.all_logs(dagster_run.run_id))
+
+
+@pytest.mark.parametrize("executor", sorted(EXECUTORS))
+def test_a_step_emits_its_outputs_only(tmp_path: Path, executor: str) -> None:
+    events = _events(tmp_path, executor)
+    outputs = collections.Counter(
+        e.step_key for e in events if e.dagster_event and e.dagster_event_type == "STEP_OUTPUT"
+    )
+    # One output event per dataset a node writes; one for the node writing nothing.
+    assert outputs["make_table"] == 1, outputs
+    assert outputs["summarise"] == 1, outputs
+    assert outputs["copy_summary"] == 1, outputs
+    assert outputs["check_table"] == 1, outputs
+    # The end op waits for every node, the one writing nothing and the last of the chain.
+    order = [
+        (e.step_key, e.dagster_event_type)
+        for e in events
+        if e.dagster_event and e.dagster_event_type in {"STEP_SUCCESS", "STEP_START"}
+    ]
+    end = order.index(("after_pipeline_run", "STEP_START"))
+    for step in ("make_table", "summarise", "copy_summary", "check_table"):
+        assert order.index((step, "STEP_SUCCESS")) < end, order
+    # Kedro's "Loading data from ..." / "Running node ..." are not events of the run.
+    messages = [e.user_message for e in events if e.dagster_event is None]
+    assert not [m for m in messages if m.startswith(("Loading data", "Running node"))], messages
