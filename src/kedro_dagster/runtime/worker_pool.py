@@ -42,6 +42,8 @@ from dagster._utils import get_run_crash_explanation, send_interrupt
 from dagster._utils.error import SerializableErrorInfo, serializable_error_info_from_exc_info
 from dagster._utils.interrupts import capture_interrupts
 
+from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
+
 __all__ = ["WorkerPoolExecutor", "parallel_executor"]
 
 #: How long the run's process waits for a worker's message before checking the workers.
@@ -325,9 +327,9 @@ class WorkerPoolExecutor(Executor):
         """Execute ``execution_plan``'s steps in the workers, yielding their events."""
         context = multiprocessing.get_context(self._start_method)
         if self._start_method == "forkserver":
-            # Only this module (and so Dagster): the project's modules may start threads,
-            # which a fork would copy half-way.
-            context.set_forkserver_preload([__name__])
+            # What every worker imports anyway, never the project's modules: they may start
+            # threads, which a fork would copy half-way.
+            context.set_forkserver_preload([__name__, *FORKSERVER_PRELOAD])
         elif self._start_method == "fork":
             # Forked workers inherit the run process's modules and its resolved definitions.
             job = plan_context.reconstructable_job

@@ -34,6 +34,7 @@ from kedro_dagster.config.models import (
     ParallelExecutorOptions,
 )
 from kedro_dagster.errors import KedroDagsterConfigError
+from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
 from kedro_dagster.utils import format_node_name
 
 __all__ = ["FORKSERVER_PRELOAD", "ExecutorCreator", "dagster_executor", "executor_config"]
@@ -247,29 +248,6 @@ def dagster_executor(options: BaseExecutorOptions) -> ExecutorDefinition:
         # kedro-dagster's own executors: always installed, imported only when used.
         return getattr(importlib.import_module(module), name)
     return _integration(options, module, name)
-
-
-#: What the multiprocess executor's forkserver imports once, so step processes fork warm:
-#: what every step process imports anyway (Dagster's SQL storage behind the instance,
-#: Kedro's framework, the data libraries, our runtime) and that starts no thread at import.
-#: Never the project's own modules: a node module importing torch or grpc starts threads,
-#: and forking a process after threads started can deadlock. ``preload_modules`` in
-#: ``dagster.yml`` replaces this list (a missing module is skipped by the forkserver).
-FORKSERVER_PRELOAD: tuple[str, ...] = (
-    "dagster",
-    "dagster._core.storage.event_log.sqlite.sqlite_event_log",
-    "dagster._core.storage.runs.sqlite.sqlite_run_storage",
-    "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage",
-    "sqlalchemy",
-    "alembic.runtime.migration",
-    "dynaconf",
-    "kedro.framework.startup",
-    "kedro.framework.session",
-    "pandas",
-    "kedro_datasets.pandas",
-    "kedro_dagster.translation",
-    "kedro_dagster.runtime.resources",
-)
 
 
 class ExecutorCreator:
