@@ -188,7 +188,7 @@ def test_example_parity_events_and_logs(tmp_path: Path) -> None:
     # Node logs are in the event log, under their step.
     logs = [(e.step_key, e.user_message) for e in entries if e.dagster_event is None]
     assert any(
-        key == "data_science__train_model_node" and "Running node: train_model_node" in text
+        key == "data_science__train_model_node" and "Fitted a linear model on" in text
         for key, text in logs
     ), logs[:20]
     assert "warm worker process(es) of the parallel executor" in result.stderr
