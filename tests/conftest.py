@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compat import match_kedro_init_version
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "spaceflights"
 BIN = Path(sys.executable).parent
@@ -94,6 +96,7 @@ def copy_project(src: Path, dest: Path) -> Path:
                     if item.name != ".gitkeep":
                         shutil.rmtree(item) if item.is_dir() else item.unlink()
     (dest / ".telemetry").write_text("consent: false\n")
+    match_kedro_init_version(dest)
     return dest
 
 
@@ -218,6 +221,7 @@ def generated_100(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.path.remove(str(REPO))
     root = generate_project(tmp_path_factory.mktemp("gen") / "bench_project", 100)
     (root / ".telemetry").write_text("consent: false\n")
+    match_kedro_init_version(root)
     run([KEDRO, "dagster", "init"], cwd=root, env=subprocess_env())
     return root
 

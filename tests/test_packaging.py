@@ -7,9 +7,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import tomllib
-
 import kedro_dagster
+from compat import tomllib
 from conftest import REPO
 
 
