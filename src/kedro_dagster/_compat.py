@@ -9,10 +9,11 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, get_origin
 
 __all__ = [
     "explain_node_limit",
+    "is_class",
     "kedro_run_params",
     "log_once_per_process",
     "quiet_kedro_config_loader",
@@ -126,3 +127,12 @@ def kedro_run_params(record: Mapping[str, Any]) -> dict[str, Any]:
         # Kedro 1.0-1.1 runs one pipeline; a job always runs one.
         params["pipeline_name"] = names[0] if names else None
     return params
+
+
+def is_class(annotation: object) -> bool:
+    """Whether a type annotation is a class ``issubclass`` accepts.
+
+    On Python 3.10 ``isinstance(dict[str, int], type)`` is true, yet ``issubclass`` refuses
+    such a generic alias.
+    """
+    return isinstance(annotation, type) and get_origin(annotation) is None
