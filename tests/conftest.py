@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compat import match_kedro_init_version
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "spaceflights"
 BIN = Path(sys.executable).parent
@@ -95,12 +97,73 @@ def copy_project(src: Path, dest: Path) -> Path:
                     if item.name != ".gitkeep":
                         shutil.rmtree(item) if item.is_dir() else item.unlink()
     (dest / ".telemetry").write_text("consent: false\n")
+    match_kedro_init_version(dest)
     return dest
 
 
-def persisted_outputs(project: Path) -> dict[str, bytes]:
+def same_data(left: object, right: object) -> bool:
+    """Whether two loaded objects hold the same data (DataFrames by `equals`, models by value)."""
+    import numpy as np
+    import pandas as pd
+
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, (pd.DataFrame, pd.Series, pd.Index)):
+        return bool(left.equals(right))
+    if isinstance(left, np.ndarray):
+        return bool(np.array_equal(left, right, equal_nan=left.dtype.kind in "fc"))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(same_data(left[k], right[k]) for k in left)
+    if isinstance(left, (list, tuple)):
+        return len(left) == len(right) and all(map(same_data, left, right))
+    if hasattr(left, "__dict__") and not isinstance(left, type):
+        # A model (e.g. a fitted estimator): same class and same fitted attributes, so the
+        # same predictions.
+        return same_data(vars(left), vars(right))
+    return bool(left == right)
+
+
+class Output(bytes):
+    """The bytes of a file a run wrote, equal to another's when their data are equal.
+
+    Pickle and Parquet files hold the same data under different bytes across processes and
+    library versions (pandas 2 pickles a DataFrame that crossed a process boundary in another
+    block layout): when the bytes differ, both files are loaded and compared as data.
+    """
+
+    suffix: str
+
+    def __new__(cls, data: bytes, suffix: str) -> Output:
+        output = super().__new__(cls, data)
+        output.suffix = suffix
+        return output
+
+    def __eq__(self, other: object) -> bool:
+        if bytes.__eq__(self, other) is True:
+            return True
+        if not isinstance(other, Output) or other.suffix != self.suffix:
+            return False
+        if self.suffix in {".pickle", ".pkl"}:
+            import pickle
+
+            return same_data(pickle.loads(self), pickle.loads(other))
+        if self.suffix == ".parquet":
+            import io
+
+            import pandas as pd
+
+            return same_data(pd.read_parquet(io.BytesIO(self)), pd.read_parquet(io.BytesIO(other)))
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = bytes.__hash__
+
+
+def persisted_outputs(project: Path) -> dict[str, Output]:
     """Every file a run wrote under data/ (raw inputs excluded), version folders normalized."""
-    outputs: dict[str, bytes] = {}
+    outputs: dict[str, Output] = {}
     data = project / "data"
     for path in sorted(data.rglob("*")):
         if not path.is_file() or path.name == ".gitkeep":
@@ -108,7 +171,7 @@ def persisted_outputs(project: Path) -> dict[str, bytes]:
         rel = path.relative_to(data).as_posix()
         if rel.startswith("01_raw/"):
             continue
-        outputs[_VERSION_DIR.sub("<version>", rel)] = path.read_bytes()
+        outputs[_VERSION_DIR.sub("<version>", rel)] = Output(path.read_bytes(), path.suffix)
     return outputs
 
 
@@ -187,7 +250,7 @@ def materialized_assets(dagster_home: Path, run_id: str) -> set[str]:
         return {e.dagster_event.asset_key.to_user_string() for e in entries if e.dagster_event}
 
 
-def assert_parity(expected: dict[str, bytes], project: Path, home: Path, job: str) -> str:
+def assert_parity(expected: dict[str, Output], project: Path, home: Path, job: str) -> str:
     """The Dagster side wrote exactly `expected`, its only run succeeded, with materializations."""
     actual = persisted_outputs(project)
     assert sorted(actual) == sorted(expected)
@@ -220,6 +283,7 @@ def generated_100(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.path.remove(str(REPO))
     root = generate_project(tmp_path_factory.mktemp("gen") / "bench_project", 100)
     (root / ".telemetry").write_text("consent: false\n")
+    match_kedro_init_version(root)
     run([KEDRO, "dagster", "init"], cwd=root, env=subprocess_env())
     return root
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from compat import KEDRO_VERSION, RESOLVE_SOURCE
+
 NODES_PY = """
 import pandas as pd
 
@@ -63,7 +65,7 @@ def make_project(
             [tool.kedro]
             package_name = "{package}"
             project_name = "{package}"
-            kedro_init_version = "1.7.0"
+            kedro_init_version = "{KEDRO_VERSION}"
             source_dir = "src"
             """
         )
@@ -101,7 +103,9 @@ def make_project(
     return root
 
 
-DESCRIBE = r"""
+DESCRIBE = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 import dagster as dg
 from kedro_dagster import KedroProjectTranslator
@@ -112,7 +116,7 @@ try:
 except KedroDagsterError as exc:
     print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
     sys.exit(1)
-graph = defs.resolve_asset_graph()
+graph = resolve(defs, "asset_graph")
 assets = {}
 for key in graph.get_all_asset_keys():
     node = graph.get(key)
@@ -124,9 +128,10 @@ for key in graph.get_all_asset_keys():
         "deps": sorted(k.to_user_string() for k in node.parent_keys),
         "materializable": node.is_materializable,
     }
-jobs = sorted(j.name for j in defs.resolve_all_job_defs())
+jobs = sorted(j.name for j in resolve(defs, "all_job_defs"))
 print("DESCRIBE " + json.dumps({"assets": assets, "jobs": jobs}))
 """
+)
 
 
 def translate(project: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 
+from compat import RESOLVE_SOURCE, tomllib
 from conftest import EXAMPLE, KEDRO, copy_project
 
 PACKAGE = "spaceflights"
@@ -162,7 +162,9 @@ def test_init_env_creates_missing_env_folder_with_every_job(initialised_project:
     assert _job_names(prod_yml) == REGISTERED_PIPELINES
 
 
-_LOAD_DEFINITIONS = """
+_LOAD_DEFINITIONS = (
+    RESOLVE_SOURCE
+    + """
 import importlib.util, json, sys
 import dagster as dg
 spec = importlib.util.spec_from_file_location("generated_definitions", sys.argv[1])
@@ -172,8 +174,9 @@ defs = module.defs
 if not isinstance(defs, dg.Definitions):
     defs = defs()
 assert isinstance(defs, dg.Definitions), type(defs)
-print("JOBS=" + json.dumps(sorted(job.name for job in defs.resolve_all_job_defs())))
+print("JOBS=" + json.dumps(sorted(job.name for job in resolve(defs, "all_job_defs"))))
 """
+)
 
 
 def _jobs_of_generated_definitions(project: Path, cwd: Path, **env: str) -> set[str]:

@@ -15,10 +15,13 @@ from typing import Any
 
 import yaml
 
+from compat import RESOLVE_SOURCE
 from conftest import subprocess_env
 from kedro_factory import make_project
 
-LOAD_TWICE = r"""
+LOAD_TWICE = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 from kedro_dagster import KedroProjectTranslator
 from kedro_dagster.errors import KedroDagsterError
@@ -29,11 +32,12 @@ try:
 except KedroDagsterError as exc:
     print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
     sys.exit(1)
-jobs = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__ASSET"))
-assets = [k for k in defs.resolve_asset_graph().get_all_asset_keys()]
+jobs = sorted(j.name for j in resolve(defs, "all_job_defs") if not j.name.startswith("__ASSET"))
+assets = [k for k in resolve(defs, "asset_graph").get_all_asset_keys()]
 schedules = sorted(s.name for s in defs.schedules or [])
 print("LOADED " + json.dumps({"jobs": jobs, "assets": len(assets), "schedules": schedules}))
 """
+)
 
 LOAD_CONFIG = r"""
 import sys

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 import yaml
 
+from compat import tomllib
 from conftest import BIN, REPO
 
 DOC_FILES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

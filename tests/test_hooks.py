@@ -29,6 +29,11 @@ def _write(record):
         f.write(json.dumps(record) + "\\n")
 
 
+def _run_id(run_params):
+    # Kedro 1.0-1.2 name it `session_id`, 1.3+ `run_id`.
+    return run_params.get("run_id", run_params.get("session_id"))
+
+
 class Recorder:
     def _record(self, hook, **fields):
         _write({"hook": hook, "pid": os.getpid(), **fields})
@@ -43,11 +48,11 @@ class Recorder:
 
     @hook_impl
     def before_pipeline_run(self, run_params, pipeline, catalog):
-        self._record("before_pipeline_run", run_id=run_params["run_id"], nodes=len(pipeline.nodes))
+        self._record("before_pipeline_run", run_id=_run_id(run_params), nodes=len(pipeline.nodes))
 
     @hook_impl
     def after_pipeline_run(self, run_params, run_result, pipeline, catalog):
-        self._record("after_pipeline_run", run_id=run_params["run_id"])
+        self._record("after_pipeline_run", run_id=_run_id(run_params))
 
     @hook_impl
     def on_pipeline_error(self, error, run_params, pipeline, catalog):
@@ -55,7 +60,7 @@ class Recorder:
             "on_pipeline_error",
             error_class=type(error).__name__,
             message=str(error),
-            run_id=run_params["run_id"],
+            run_id=_run_id(run_params),
             nodes=len(pipeline.nodes),
         )
 

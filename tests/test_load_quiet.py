@@ -5,16 +5,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from compat import RESOLVE_SOURCE
 from conftest import KEDRO, run, subprocess_env
 
-LOAD = """
+LOAD = (
+    RESOLVE_SOURCE
+    + """
 import importlib.util, dagster as dg
 spec = importlib.util.spec_from_file_location("d", "src/spaceflights/definitions.py")
 m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
 defs = m.defs if isinstance(m.defs, dg.Definitions) else m.defs()
-jobs = defs.resolve_all_job_defs()
+jobs = resolve(defs, "all_job_defs")
 print("LOADED", len(jobs))
 """
+)
 
 
 def test_loading_definitions_is_quiet(example_copy) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compat import RESOLVE_SOURCE
 from conftest import (
     FAILURE_SENSOR_SCRIPT,
     IN_CI,
@@ -340,15 +341,18 @@ def test_a_second_asset_run_gets_its_own_mlflow_run(tmp_path: Path) -> None:
     assert {r.tags["mlflow/run_id"] for r in dagster_runs} == {r["run_id"] for r in mlflow_runs}
 
 
-LAZY = """
+LAZY = (
+    RESOLVE_SOURCE
+    + """
 import sys
 import kedro_dagster
 import kedro_dagster.runtime.mlflow
 from kedro_dagster import KedroProjectTranslator
 
-KedroProjectTranslator(sys.argv[1]).to_definitions().resolve_all_job_defs()
+resolve(KedroProjectTranslator(sys.argv[1]).to_definitions(), "all_job_defs")
 print("MLFLOW_IMPORTED", "mlflow" in sys.modules, "kedro_mlflow" in sys.modules)
 """
+)
 
 
 @needs_mlflow

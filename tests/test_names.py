@@ -11,11 +11,14 @@ from typing import Any
 
 import yaml
 
+from compat import RESOLVE_SOURCE
 from conftest import EXAMPLE, KEDRO, copy_project, run, runs_in, subprocess_env, write_dagster_yml
 from kedro_factory import make_project
 
 # Each job's description and ops (name -> description), each asset's group and description.
-SHOW = r"""
+SHOW = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 from kedro_dagster import KedroProjectTranslator
 
@@ -25,10 +28,10 @@ jobs = {
         "description": job.description,
         "ops": {n.name: n.definition.description for n in job.graph.nodes},
     }
-    for job in defs.resolve_all_job_defs()
+    for job in resolve(defs, "all_job_defs")
     if not job.name.startswith("__ASSET")
 }
-graph = defs.resolve_asset_graph()
+graph = resolve(defs, "asset_graph")
 assets = {
     key.to_user_string(): {
         "group": graph.get(key).group_name, "description": graph.get(key).description,
@@ -37,6 +40,7 @@ assets = {
 }
 print("SHOW " + json.dumps({"jobs": jobs, "assets": assets}))
 """
+)
 
 RECORDER = """
 import json

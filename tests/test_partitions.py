@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compat import RESOLVE_SOURCE
 from conftest import (
     KEDRO,
     assert_parity,
@@ -33,12 +34,14 @@ from partition_project import CATALOG, make_partition_project, write_catalog
 
 pytestmark = pytest.mark.xdist_group("partitions")
 
-JOB_GRAPH = r"""
+JOB_GRAPH = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 from kedro_dagster import KedroProjectTranslator
 
 defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
-job = defs.resolve_job_def(sys.argv[2])
+job = resolve(defs, "job_def", sys.argv[2])
 structure = job.graph.dependency_structure
 upstream = {}
 for node in job.graph.nodes:
@@ -46,12 +49,13 @@ for node in job.graph.nodes:
         {out.node_name for out in structure.all_upstream_outputs_from_node(node.name)}
     )
 partitions = {}
-graph = defs.resolve_asset_graph()
+graph = resolve(defs, "asset_graph")
 for key in graph.get_all_asset_keys():
     pdef = graph.get(key).partitions_def
     partitions[key.to_user_string()] = pdef.get_partition_keys() if pdef else None
 print("GRAPH " + json.dumps({"upstream": upstream, "partitions": partitions}))
 """
+)
 
 
 def job_graph(project: Path, job: str = "__default__") -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compat import RESOLVE_SOURCE
 from conftest import KEDRO, dagster_launch, run, runs_in, subprocess_env
 from kedro_factory import describe, make_project, translate
 
@@ -350,15 +351,18 @@ def test_nothing_dataset_orders_nodes_and_writes_nothing(tmp_path: Path) -> None
     assert starts.index("mark_ready") < starts.index("build")  # ordering edge in the job graph
 
 
-RETRY_SCRIPT = r"""
+RETRY_SCRIPT = (
+    RESOLVE_SOURCE
+    + r"""
 import sys
 from dagster._core.definitions.dependency import NodeHandle
 from kedro_dagster import KedroProjectTranslator
 
-job = KedroProjectTranslator(sys.argv[1]).to_definitions().resolve_job_def("retried")
+job = resolve(KedroProjectTranslator(sys.argv[1]).to_definitions(), "job_def", "retried")
 policy = job.get_retry_policy_for_handle(NodeHandle("make_table", None))
 print("POLICY", policy.max_retries, policy.delay)
 """
+)
 
 
 def test_executor_retry_policy_applies_to_node_ops(tmp_path: Path) -> None:

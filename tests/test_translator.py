@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from compat import RESOLVE_SOURCE, resolve
 from conftest import EXAMPLE, KEDRO, copy_project, dagster_launch, run, runs_in, subprocess_env
 from kedro_dagster import (
     CatalogTranslator,
@@ -28,7 +29,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _specs(defs: dg.Definitions) -> dict[str, dg.AssetSpec]:
-    graph = defs.resolve_asset_graph()
+    graph = resolve(defs, "asset_graph")
     return {
         key.to_user_string(): graph.get(key).to_asset_spec()  # type: ignore[attr-defined]
         for key in graph.get_all_asset_keys()
@@ -81,7 +82,7 @@ def _assert_prefixed_lineage(graph: Any, prefix: str = PREFIX) -> None:
 
 def test_a_key_prefix_keeps_the_whole_lineage(project: Path) -> None:
     defs = KedroProjectTranslator(project, translator=_prefixed()).to_definitions()
-    graph = defs.resolve_asset_graph()
+    graph = resolve(defs, "asset_graph")
     _assert_prefixed_lineage(graph)
     specs = _specs(defs)
     # Through MemoryDatasets and from external inputs, on the prefixed keys.
@@ -104,7 +105,7 @@ def test_owners_tags_and_automation_condition_reach_the_asset_graph(project: Pat
     defs = KedroProjectTranslator(
         project, translator=KedroDagsterTranslator(settings=settings)
     ).to_definitions()
-    graph = defs.resolve_asset_graph()
+    graph = resolve(defs, "asset_graph")
     regressor = graph.get(dg.AssetKey("data_science__regressor")).to_asset_spec()
     assert regressor.owners == ["team:data", "someone@example.com"]
     assert regressor.tags["domain"] == "aerospace"
@@ -136,7 +137,7 @@ def test_a_catalog_translator_subclass_changing_keys_keeps_the_lineage(project: 
             return asset.replace_attributes(key=asset.key.with_prefix("legacy"))
 
     defs = KedroProjectTranslator(project, catalog_translator_class=Prefixed).to_definitions()
-    _assert_prefixed_lineage(defs.resolve_asset_graph(), prefix="legacy")
+    _assert_prefixed_lineage(resolve(defs, "asset_graph"), prefix="legacy")
 
 
 def test_keys_by_namespace_from_a_subclass(project: Path) -> None:
@@ -145,7 +146,7 @@ def test_keys_by_namespace_from_a_subclass(project: Path) -> None:
             return dg.AssetKey(["kedro", *dataset.name.split("@")[0].split(".")])
 
     defs = KedroProjectTranslator(project, translator=ByNamespace()).to_definitions()
-    graph = defs.resolve_asset_graph()
+    graph = resolve(defs, "asset_graph")
     _assert_prefixed_lineage(graph, prefix="kedro")
     regressor = graph.get(dg.AssetKey(["kedro", "data_science", "regressor"]))
     assert {d.asset_key for d in regressor.to_asset_spec().deps} == {
@@ -162,7 +163,7 @@ def test_every_attribute_of_a_subclass_spec_reaches_the_asset_graph(project: Pat
             )
 
     defs = KedroProjectTranslator(project, translator=Versioned()).to_definitions()
-    regressor = defs.resolve_asset_graph().get(dg.AssetKey("data_science__regressor"))
+    regressor = resolve(defs, "asset_graph").get(dg.AssetKey("data_science__regressor"))
     spec = regressor.to_asset_spec()
     assert spec.code_version == "v2"
     assert spec.owners == ["team:models"]
@@ -270,12 +271,14 @@ def test_dg_check_and_list_defs_with_a_prefix(prefixed_project: Path) -> None:
     assert all(key.startswith(f"{PREFIX}/") for key in keys), keys
 
 
-PARTITION_GRAPH = r"""
+PARTITION_GRAPH = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 sys.path.insert(0, "src")
 from parts_project.definitions import defs
 
-graph = defs().resolve_asset_graph()
+graph = resolve(defs(), "asset_graph")
 deps = {}
 for key in graph.get_all_asset_keys():
     deps[key.to_user_string()] = {
@@ -284,6 +287,7 @@ for key in graph.get_all_asset_keys():
     }
 print("GRAPH " + json.dumps(deps))
 """
+)
 
 
 def test_a_partitioned_project_keeps_partitions_and_mappings_on_prefixed_keys(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from compat import RESOLVE_SOURCE
 from conftest import KEDRO, kedro_run, run, runs_in, subprocess_env
 from kedro_factory import make_project
 
@@ -36,14 +37,17 @@ def no_negative(df):
         raise ValueError("column 'value' holds negative numbers")
 """
 
-CHECKS_SCRIPT = r"""
+CHECKS_SCRIPT = (
+    RESOLVE_SOURCE
+    + r"""
 import json, sys
 from kedro_dagster import KedroProjectTranslator
 
 defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
-graph = defs.resolve_asset_graph()
+graph = resolve(defs, "asset_graph")
 print("CHECKS " + json.dumps(sorted(k.to_user_string() for k in graph.asset_check_keys)))
 """
+)
 
 
 def _project(

@@ -6,11 +6,15 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
+from typing import Any, get_origin
 
 __all__ = [
     "explain_node_limit",
+    "is_class",
+    "kedro_run_params",
     "log_once_per_process",
     "quiet_kedro_config_loader",
     "raised_yaml_node_limit",
@@ -97,3 +101,38 @@ def log_once_per_process(logger_name: str, prefix: str) -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, _FirstOnly) and f.prefix == prefix for f in logger.filters):
         logger.addFilter(_FirstOnly(prefix))
+
+
+@cache
+def _kedro_release() -> tuple[int, int]:
+    from kedro import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def kedro_run_params(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` (keys of Kedro 1.3+) with the keys the installed Kedro gives its own hooks.
+
+    A project hook reads ``run_params`` as ``kedro run`` fills it: Kedro 1.0-1.2 name the run
+    ``session_id`` (``run_id`` from 1.3) and Kedro 1.0-1.1 give one ``pipeline_name`` where
+    later ones give a ``pipeline_names`` list. Any other key is kept as it is.
+    """
+    params = dict(record)
+    release = _kedro_release()
+    if release < (1, 3) and "run_id" in params:
+        params = {("session_id" if key == "run_id" else key): v for key, v in params.items()}
+    if release < (1, 2) and "pipeline_names" in params:
+        names = params.pop("pipeline_names")
+        # Kedro 1.0-1.1 runs one pipeline; a job always runs one.
+        params["pipeline_name"] = names[0] if names else None
+    return params
+
+
+def is_class(annotation: object) -> bool:
+    """Whether a type annotation is a class ``issubclass`` accepts.
+
+    On Python 3.10 ``isinstance(dict[str, int], type)`` is true, yet ``issubclass`` refuses
+    such a generic alias.
+    """
+    return isinstance(annotation, type) and get_origin(annotation) is None

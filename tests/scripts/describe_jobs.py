@@ -11,6 +11,9 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from compat import resolve
+
 project, package = Path(sys.argv[1]), sys.argv[2]
 spec = importlib.util.spec_from_file_location(
     "defs_module", project / "src" / package / "definitions.py"
@@ -18,7 +21,7 @@ spec = importlib.util.spec_from_file_location(
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 defs = module.defs if isinstance(module.defs, dg.Definitions) else module.defs()
-jobs = {j.name: j for j in defs.resolve_all_job_defs() if not j.name.startswith("__ASSET")}
+jobs = {j.name: j for j in resolve(defs, "all_job_defs") if not j.name.startswith("__ASSET")}
 
 from kedro.framework.project import pipelines  # noqa: E402  (bootstrapped by the translation)
 

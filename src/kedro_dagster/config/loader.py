@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from kedro_dagster._compat import is_class
 from kedro_dagster.config.legacy import upgrade_legacy_keys
 from kedro_dagster.config.models import (
     BUILTIN_EXECUTORS,
@@ -58,19 +59,17 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys a model accepts at ``loc`` (for 'unknown key' hints), best effort."""
     current: Any = model
     for part in loc[:-1]:
-        if isinstance(current, type) and issubclass(current, BaseModel):
+        if is_class(current) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
                 continue
             annotation = field.annotation
             args = getattr(annotation, "__args__", ())
-            models = [
-                a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
-            ]
+            models = [a for a in (annotation, *args) if is_class(a) and issubclass(a, BaseModel)]
             current = models[0] if models else None
         if current is None:
             return []
-    if isinstance(current, type) and issubclass(current, BaseModel):
+    if is_class(current) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 

@@ -12,7 +12,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from kedro.io.core import VERSION_FORMAT, generate_timestamp
 
 from kedro_dagster import _kedro_internals as internals
-from kedro_dagster._compat import log_once_per_process, quiet_kedro_config_loader
+from kedro_dagster._compat import (
+    kedro_run_params,
+    log_once_per_process,
+    quiet_kedro_config_loader,
+)
 from kedro_dagster.runtime.dataset_io import DatasetIO
 from kedro_dagster.runtime.integrations import RunIntegration, default_integrations
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
@@ -290,6 +294,8 @@ class KedroRunContext:
             "only_missing_outputs": False,
         }
         record.update(run_params or {})
+        # The keys `kedro run` gives hooks on the installed Kedro (`session_id` before 1.3).
+        record = kedro_run_params(record)
         return cls(
             run_id=run_id,
             context=context,
