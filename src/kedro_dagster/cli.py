@@ -161,7 +161,8 @@ def _dg_command(name: str) -> click.Command:
         if path[:2] == ["check", "defs"]:  # the whole preflight: construct every dataset too
             environ.setdefault("KEDRO_DAGSTER_PREFLIGHT", "full")
         args = list(dg_args)
-        if _dg_has_log_options(path):
+        # Resolving dg's command tree imports all of dg (~0.5 s): only when it matters.
+        if (log_level or log_format) and _dg_has_log_options(path):
             if log_level:
                 args += ["--log-level", log_level.lower()]
             if log_format:
