@@ -19,6 +19,8 @@ from pathlib import Path
 
 from dagster import Definitions
 
+from kedro_dagster.config.notices import SHOWN_ENV
+
 __all__ = ["cached_definitions", "clear_definitions_cache"]
 
 #: A process translates one project, two with components: a few entries are plenty.
@@ -54,7 +56,14 @@ def _fingerprint(project_path: Path, conf_source: Path | None) -> Hashable:
 
 def _kedro_environment() -> tuple[tuple[str, str], ...]:
     """``KEDRO_ENV``, ``KEDRO_DAGSTER_PREFLIGHT`` and the like change what is translated."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("KEDRO")))
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            # Which notices were shown (set by a translation itself) changes nothing translated.
+            if k.startswith("KEDRO") and k != SHOWN_ENV
+        )
+    )
 
 
 def cached_definitions(
