@@ -3,7 +3,8 @@
 Dagster 1.10's ``Definitions.get_asset_graph``, ``get_all_job_defs`` and ``get_job_def`` are
 ``resolve_*`` from 1.11. Kedro 1.0 refuses a project whose ``kedro_init_version`` has
 another minor version than its own (later releases compare the major only). ``tomllib``
-is ``tomli`` on Python 3.10.
+is ``tomli`` on Python 3.10. ``dg list defs --json`` prints a flat list of definitions on
+dagster-dg-cli 1.10, an object of lists (``{"jobs": [...], ...}``) later.
 """
 
 import inspect
@@ -18,7 +19,14 @@ else:  # Python 3.10: the same parser, as a package (a dev dependency there)
 
 from kedro import __version__ as KEDRO_VERSION
 
-__all__ = ["KEDRO_VERSION", "RESOLVE_SOURCE", "match_kedro_init_version", "resolve", "tomllib"]
+__all__ = [
+    "KEDRO_VERSION",
+    "RESOLVE_SOURCE",
+    "listed_job_names",
+    "match_kedro_init_version",
+    "resolve",
+    "tomllib",
+]
 
 _INIT_VERSION = re.compile(r'^kedro_init_version = "[^"]*"', re.M)
 
@@ -38,3 +46,14 @@ def match_kedro_init_version(project: Path) -> None:
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text()
     pyproject.write_text(_INIT_VERSION.sub(f'kedro_init_version = "{KEDRO_VERSION}"', text))
+
+
+def listed_job_names(document) -> set[str]:
+    """The job names of ``dg list defs --json``'s document.
+
+    On dagster-dg-cli 1.10 the document is a list whose entries carry no kind: a job is
+    ``{"name": ...}`` (as is a sensor, which only widens the set).
+    """
+    if isinstance(document, dict):
+        return {job["name"] for job in document["jobs"]}
+    return {entry["name"] for entry in document if set(entry) == {"name"}}

@@ -109,6 +109,8 @@ def test_init_writes_the_three_files(bare_project: Path) -> None:
     dg_toml = tomllib.loads((bare_project / DG_TOML).read_text())
     assert dg_toml["project"]["code_location_target_module"] == f"{PACKAGE}.definitions"
     assert dg_toml["project"]["root_module"] == PACKAGE
+    # No defs folder: dg 1.10 to early 1.13 would stop on `<package>.defs` (`Cannot find module`).
+    assert dg_toml["project"]["defs_module"] == f"{PACKAGE}.definitions"
 
 
 def test_init_keeps_existing_files_unless_forced(initialised_project: Path) -> None:

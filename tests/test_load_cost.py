@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from compat import RESOLVE_SOURCE
 from conftest import REPO, subprocess_env
 from kedro_factory import describe, make_project
 
 # Loads the project's definitions twice, as a code server then a reload in the same process
 # would, and reports the collector's state after each (argv[1]: the project folder).
-GC_STATE = r"""
+GC_STATE = (
+    RESOLVE_SOURCE
+    + r"""
 import gc, sys
 from kedro_dagster import KedroProjectTranslator
 
@@ -20,7 +23,7 @@ def state(tag):
 
 state("BEFORE")
 defs = KedroProjectTranslator(sys.argv[1]).to_definitions()
-defs.resolve_all_job_defs()
+resolve(defs, "all_job_defs")
 state("FIRST")
 KedroProjectTranslator(sys.argv[1]).to_definitions()
 state("SECOND")
@@ -28,6 +31,7 @@ gc.disable()
 KedroProjectTranslator(sys.argv[1]).to_definitions()
 state("DISABLED")
 """
+)
 
 
 def _gc_states(project: Path) -> dict[str, tuple[bool, int]]:

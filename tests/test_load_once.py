@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from compat import RESOLVE_SOURCE
 from conftest import KEDRO, run, runs_in, subprocess_env
 from kedro_factory import make_project
 
@@ -113,7 +114,9 @@ def test_each_step_process_translates_once(tmp_path: Path) -> None:
     assert set(imports) == set(counts), (imports, counts)
 
 
-EDIT_SCRIPT = """
+EDIT_SCRIPT = (
+    RESOLVE_SOURCE
+    + """
 import sys
 from pathlib import Path
 
@@ -128,11 +131,12 @@ dagster_yml.write_text(
     dagster_yml.read_text() + "  second:\\n    pipeline:\\n      pipeline_name: __default__\\n"
 )
 edited = KedroProjectTranslator(project).to_definitions()
-jobs = [j.name for j in edited.resolve_all_job_defs()]
+jobs = [j.name for j in resolve(edited, "all_job_defs")]
 print("JOBS", sorted(j for j in jobs if j != "__ASSET_JOB"))
 other_env = KedroProjectTranslator(project, env="local").to_definitions()
 print("OTHER_ENV", other_env is not edited)
 """
+)
 
 
 def test_an_edited_configuration_translates_again(tmp_path: Path) -> None:

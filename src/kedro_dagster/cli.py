@@ -345,12 +345,16 @@ def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
             project_path,
         )
         definitions_py = _template("definitions_component.py.tmpl").template
+        defs_module = f"# defs_module: {package}.defs (the defs folder, dg's default)"
     else:
         definitions_py = _template("definitions.py.tmpl").substitute(depth=depth)
+        # No defs folder: dg 1.10 to early 1.13 stops on a missing `<package>.defs` (`check defs`,
+        # `list defs`, `dev`); later releases fall back to `<package>.definitions` themselves.
+        defs_module = f'defs_module = "{package}.definitions"'
     _write(definitions, definitions_py, force, project_path)
     _write(
         project_path / "dg.toml",
-        _template("dg.toml.tmpl").substitute(package_name=package),
+        _template("dg.toml.tmpl").substitute(package_name=package, defs_module=defs_module),
         force,
         project_path,
     )
