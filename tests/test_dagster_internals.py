@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 import dagster as dg
 
 from kedro_dagster import _dagster_internals as internals
@@ -18,28 +16,6 @@ def test_default_loggers_has_the_console_logger() -> None:
 def test_is_valid_cron_string() -> None:
     assert internals.is_valid_cron_string("0 2 * * *")
     assert not internals.is_valid_cron_string("every day")
-
-
-def test_pickled_filesystem_io_manager_round_trips(tmp_path) -> None:
-    manager = internals.pickled_filesystem_io_manager(str(tmp_path))
-    assert isinstance(manager, dg.IOManager)
-
-    @dg.op
-    def produce() -> dict:
-        return {"a": 1}
-
-    @dg.op
-    def consume(value: dict) -> dict:
-        return value
-
-    @dg.job(resource_defs={"io_manager": dg.IOManagerDefinition.hardcoded_io_manager(manager)})
-    def chain() -> None:
-        consume(produce())
-
-    result = chain.execute_in_process()
-    assert result.success and result.output_for_node("consume") == {"a": 1}
-    (stored,) = [p for p in tmp_path.rglob("result") if "produce" in p.parts]
-    assert pickle.loads(stored.read_bytes()) == {"a": 1}
 
 
 def test_is_dagster_log_record_tells_converted_records() -> None:

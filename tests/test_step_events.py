@@ -2,8 +2,9 @@
 
 Every stored event is a write to the instance's storage (a connection and a commit on SQLite):
 the per-step cost of a run grows with them. A node op emits one output event per dataset it
-writes (none extra to order the end op), no hook event when it succeeds, and Kedro's INFO
-progress lines stay on the console. The ``after_pipeline_run`` op still runs after every node,
+writes (none extra to order the end op), Kedro's INFO
+progress lines stay on the console, and MemoryDatasets passed between processes log no file
+lines. The ``after_pipeline_run`` op still runs after every node,
 also after a node writing nothing.
 """
 
@@ -89,6 +90,38 @@ def test_a_step_emits_its_outputs_only(tmp_path: Path, executor: str) -> None:
     end = order.index(("after_pipeline_run", "STEP_START"))
     for step in ("make_table", "summarise", "copy_summary", "check_table"):
         assert order.index((step, "STEP_SUCCESS")) < end, order
-    # Kedro's "Loading data from ..." / "Running node ..." are not events of the run.
+    # Kedro's "Loading data from ..." / "Running node ..." are not events of the run, nor are
+    # the file lines of MemoryDatasets passed between processes.
     messages = [e.user_message for e in events if e.dagster_event is None]
-    assert not [m for m in messages if m.startswith(("Loading data", "Running node"))], messages
+    noise = ("Loading data", "Running node", "Writing file at", "Loading file from")
+    assert not [m for m in messages if m.startswith(noise)], messages
+
+
+def test_run_scoped_pickles_keep_dagsters_paths_and_log_no_file_lines(tmp_path: Path) -> None:
+    import pickle
+
+    import dagster as dg
+
+    from kedro_dagster.runtime.io_managers import RunScopedPickles
+
+    @dg.op
+    def produce() -> dict:
+        return {"a": 1}
+
+    @dg.op
+    def consume(value: dict) -> dict:
+        return value
+
+    manager = dg.IOManagerDefinition.hardcoded_io_manager(RunScopedPickles(str(tmp_path)))
+
+    @dg.job(resource_defs={"io_manager": manager})
+    def chain() -> None:
+        consume(produce())
+
+    result = chain.execute_in_process()
+    assert result.success and result.output_for_node("consume") == {"a": 1}
+    # <base>/<run_id>/<step>/<output>, as Dagster's filesystem IO manager (re-execution).
+    stored = tmp_path / result.run_id / "produce" / "result"
+    assert pickle.loads(stored.read_bytes()) == {"a": 1}
+    messages = [e.message for e in result.all_events]
+    assert not [m for m in messages if m and m.startswith(("Writing file", "Loading file"))]

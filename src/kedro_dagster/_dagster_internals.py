@@ -15,7 +15,6 @@ __all__ = [
     "is_dagster_log_record",
     "is_valid_cron_string",
     "log_check_evaluation",
-    "pickled_filesystem_io_manager",
 ]
 
 
@@ -42,13 +41,6 @@ def is_valid_cron_string(text: str) -> bool:
     from dagster._utils.schedules import is_valid_cron_string as dagster_is_valid_cron_string
 
     return bool(dagster_is_valid_cron_string(text))
-
-
-def pickled_filesystem_io_manager(base_dir: str) -> Any:
-    """Dagster's pickling filesystem IO manager: ``<base_dir>/<run_id>/<step>/<output>``."""
-    from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
-
-    return PickledObjectFilesystemIOManager(base_dir=base_dir)
 
 
 def log_check_evaluation(step_context: Any, evaluation: Any) -> None:

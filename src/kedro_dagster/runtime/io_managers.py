@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 from typing import Any
 
@@ -17,7 +18,6 @@ from dagster import (
 )
 from upath import UPath
 
-from kedro_dagster._dagster_internals import pickled_filesystem_io_manager
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
@@ -30,6 +30,7 @@ __all__ = [
     "KedroDatasetIOManager",
     "KedroMemoryIOManager",
     "PickleUPathIOManager",
+    "RunScopedPickles",
     "memory_io_manager",
     "output_metadata",
 ]
@@ -127,9 +128,9 @@ class KedroMemoryIOManager(IOManager):
     Parameters
     ----------
     storage : IOManager
-        Where values live: memory in-process (files too once a step fails), Dagster's pickling
-        filesystem manager (``<base_dir>/<run_id>/<step>/<output>``) across processes, so a
-        re-execution from failure finds its parent run's intermediates.
+        Where values live: memory in-process (files too once a step fails), run-scoped pickles
+        (``<base_dir>/<run_id>/<step>/<output>``, :class:`RunScopedPickles`) across processes, so
+        a re-execution from failure finds its parent run's intermediates.
     run : KedroRunContext
         The run's Kedro context (the ``kedro_run`` resource).
     """
@@ -173,6 +174,38 @@ class KedroMemoryIOManager(IOManager):
             return self.run.io.load(
                 name, node_of(context.op_def), lambda: self.storage.load_input(context)
             )
+
+
+class RunScopedPickles(IOManager):
+    """Pickles run intermediates under ``<base_dir>/<run_id>/<step>/<output>``.
+
+    The paths of Dagster's filesystem IO manager (a re-execution from failure reads its parent
+    run's files), without its "Writing file at" / "Loading file from" debug records: each is
+    one more stored event per MemoryDataset, for files no Kedro user reads.
+
+    Parameters
+    ----------
+    base_dir : str
+        Folder of the run-scoped files (the instance's storage folder).
+    """
+
+    def __init__(self, base_dir: str) -> None:
+        self.base_dir = base_dir
+
+    def _path(self, context: InputContext | OutputContext) -> str:
+        return os.path.join(self.base_dir, *context.get_identifier())
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Pickle ``obj`` to the output's run-scoped file."""
+        path = self._path(context)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as file:
+            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load_input(self, context: InputContext) -> Any:
+        """Unpickle the upstream output's run-scoped file."""
+        with open(self._path(context), "rb") as file:
+            return pickle.load(file)
 
 
 class PickleUPathIOManager(UPathIOManager):
@@ -220,7 +253,7 @@ def memory_io_manager(
         elif base_dir:
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
-            storage = pickled_filesystem_io_manager(init_context.instance.storage_directory())
+            storage = RunScopedPickles(init_context.instance.storage_directory())
         return KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
 
     where = "in memory" if in_process else "in run-scoped files"
