@@ -2,10 +2,10 @@
 
 Every stored event is a write to the instance's storage (a connection and a commit on SQLite):
 the per-step cost of a run grows with them. A node op emits one output event per dataset it
-writes (none extra to order the end op), Kedro's INFO
-progress lines stay on the console, and MemoryDatasets passed between processes log no file
-lines. The ``after_pipeline_run`` op still runs after every node,
-also after a node writing nothing.
+writes (none extra to order the end op), no hook event (``on_pipeline_error`` is not a
+Dagster hook of every op), Kedro's INFO progress lines stay on the console, and MemoryDatasets
+passed between processes log no file lines. The ``after_pipeline_run`` op still runs after
+every node, also after a node writing nothing.
 """
 
 from __future__ import annotations
@@ -95,6 +95,13 @@ def test_a_step_emits_its_outputs_only(tmp_path: Path, executor: str) -> None:
     messages = [e.user_message for e in events if e.dagster_event is None]
     noise = ("Loading data", "Running node", "Writing file at", "Loading file from")
     assert not [m for m in messages if m.startswith(noise)], messages
+    # A successful step stores no hook event (HOOK_SKIPPED / HOOK_COMPLETED).
+    hooks = [
+        e.dagster_event_type
+        for e in events
+        if e.dagster_event and "HOOK" in str(e.dagster_event_type)
+    ]
+    assert not hooks, hooks
 
 
 def test_run_scoped_pickles_keep_dagsters_paths_and_log_no_file_lines(tmp_path: Path) -> None:

@@ -170,6 +170,8 @@ class KedroRunContext:
     log: Any = field(default=None, repr=False)
     redactor: Redactor = field(default_factory=Redactor, repr=False)
     process_prepared: bool = field(default=False, init=False, repr=False)
+    #: Errors of this process's steps not yet handled (see :mod:`kedro_dagster.runtime.failures`).
+    failed_steps: dict[str, BaseException] = field(default_factory=dict, init=False, repr=False)
     _io: DatasetIO | None = field(default=None, init=False, repr=False)
     integrations: list[RunIntegration] = field(default_factory=default_integrations, repr=False)
 

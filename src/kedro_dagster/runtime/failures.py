@@ -1,11 +1,17 @@
 """What a failed run does in-run: ``on_pipeline_error`` once, and keep its MemoryDatasets.
 
-A failure hook on every op of a job runs in the failing step's process, right after the step's
-``STEP_FAILURE`` event is stored. There it calls Kedro's ``on_pipeline_error`` (when this step's
-failure is the run's first: exactly once, even when parallel steps fail together) and records
-that in the run's tags, so the run-failure sensor only handles runs that died without running
-this code (a killed process). Under the in-process executor it also writes the run's
-MemoryDatasets to run-scoped files, so a re-execution from failure finds them.
+The code of ours that a step runs (op bodies, IO managers) records the step's error on the
+run's :class:`~kedro_dagster.runtime.context.KedroRunContext` (:func:`failure_recorded`). When
+the ``kedro_run`` resource is torn down (after the step, or after every step of an in-process
+run), :func:`call_pipeline_error` calls Kedro's ``on_pipeline_error`` if one of this process's
+steps is the run's first ``STEP_FAILURE`` (exactly once, even when parallel steps fail
+together; a step that is retried has no ``STEP_FAILURE``), and records that in the run's tags,
+so the run-failure sensor only handles runs that died without running this code (a killed
+process). The in-process MemoryDataset storage is written to run-scoped files at its teardown
+when the run has a failed step, so a re-execution from failure finds them.
+
+A successful step pays nothing for this: no Dagster hook (which stores a ``HOOK_SKIPPED``
+event per step), no query.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import (
@@ -25,14 +33,14 @@ from dagster import (
 )
 from kedro.pipeline import Pipeline
 
-from kedro_dagster.constants import KEDRO_RUN_RESOURCE, MEMORY_IO_MANAGER
-
 __all__ = [
     "PIPELINE_ERROR_CALLED",
     "PIPELINE_ERROR_TAG",
     "InProcessMemoryStorage",
-    "RunFailureHook",
+    "call_pipeline_error",
+    "failure_recorded",
     "pipeline_error_handled",
+    "run_has_failed_step",
     "step_error",
 ]
 
@@ -64,26 +72,82 @@ def step_error(exc: BaseException | None) -> BaseException:
     return exc
 
 
-def _is_first_failure(instance: Any, run_id: str, step_key: str) -> bool:
-    """Whether ``step_key``'s failure is the first stored for the run.
+def _first_failed_step(instance: Any, run_id: str) -> str | None:
+    """The step key of the run's first stored ``STEP_FAILURE``, if any.
 
-    Every failure event is stored before its step's hooks run, and the event log is totally
-    ordered: of several steps failing at once, exactly one sees itself first.
+    The event log is totally ordered: of several steps failing at once, exactly one is first.
     """
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
         if entry.dagster_event is not None:
-            return entry.dagster_event.step_key == step_key
-    return False
+            return entry.dagster_event.step_key
+    return None
+
+
+def run_has_failed_step(instance: Any, run_id: str) -> bool:
+    """Whether a step of the run has failed (for good: retried attempts do not count)."""
+    return _first_failed_step(instance, run_id) is not None
+
+
+@contextmanager
+def failure_recorded(run: Any, step_key: str) -> Iterator[None]:
+    """Record on ``run`` an error leaving the block, for the step ``step_key``.
+
+    Only ``Exception``: an interrupted run (``KeyboardInterrupt``, termination) does not call
+    ``on_pipeline_error`` under ``kedro run`` either; nor does a generator closed at a yield.
+    """
+    try:
+        yield
+    except Exception as exc:
+        run.failed_steps.setdefault(step_key, exc)
+        raise
+
+
+def call_pipeline_error(run: Any, pipeline: Pipeline, log: Any = None) -> None:
+    """Call ``on_pipeline_error`` if a step of this process is the run's first failure.
+
+    Called when the run's ``kedro_run`` resource is torn down, after the step events are
+    stored. The steps recorded on ``run`` are forgotten (a warm worker keeps ``run`` for the
+    run's next steps).
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process.
+    pipeline : Pipeline
+        The job's filtered pipeline, passed to ``on_pipeline_error``.
+    log : DagsterLogManager, optional
+        Where to say that the hook is called (the resource's logger).
+    """
+    failed = dict(run.failed_steps)
+    run.failed_steps.clear()
+    instance = run.instance
+    if not failed or instance is None:
+        return
+    first = _first_failed_step(instance, run.run_id)
+    if first not in failed or pipeline_error_handled(instance, run.run_id):
+        return
+    # Recorded before the call: a hook that never returns must not be called again by the
+    # sensor.
+    instance.add_run_tags(run.run_id, {PIPELINE_ERROR_TAG: PIPELINE_ERROR_CALLED})
+    run.join_tracking()
+    error = step_error(failed[first])
+    message = (
+        f"Calling on_pipeline_error for run {run.run_id} ({type(error).__name__}, step '{first}')"
+    )
+    (log or logger).info(message)
+    run.hooks.on_pipeline_error(
+        error=error, run_params=run.run_params, pipeline=pipeline, catalog=run.catalog
+    )
 
 
 class InProcessMemoryStorage(IOManager):
     """MemoryDatasets of an in-process run: in memory, written to files once a step fails.
 
     Values are kept in memory as with Dagster's ``InMemoryIOManager``. :meth:`spill` (called
-    by the failure hook) pickles them to ``<base_dir>/<run_id>/<step>/<output>``, and every
-    value stored after it too, so that a re-execution from failure (a new run, maybe a new
-    process) loads the outputs of the steps it does not run again. Runs that succeed write
-    nothing.
+    at the storage's teardown, after the run's steps, when one of them failed) pickles them to
+    ``<base_dir>/<run_id>/<step>/<output>``, so that a re-execution from failure (a new run,
+    maybe a new process) loads the outputs of the steps it does not run again. Runs that
+    succeed write nothing.
 
     Parameters
     ----------
@@ -145,56 +209,3 @@ class InProcessMemoryStorage(IOManager):
         for identifier, obj in self.values.items():
             if not os.path.exists(self._path(identifier)):
                 self._write(identifier, obj)
-
-
-def _spill_memory(resources: Any, key: str) -> None:
-    """Keep the in-process MemoryDatasets of a failed run for a re-execution."""
-    manager = getattr(resources, key, None)
-    storage = getattr(manager, "storage", manager)
-    if isinstance(storage, InProcessMemoryStorage):
-        storage.spill()
-
-
-class RunFailureHook:
-    """Body of the failure hook of every op of a job (see the module docstring).
-
-    Parameters
-    ----------
-    pipeline : Pipeline
-        The job's filtered pipeline, passed to ``on_pipeline_error``.
-    run_key, memory_key : str
-        Keys of the job's ``kedro_run`` resource and MemoryDataset IO manager.
-    """
-
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        run_key: str = KEDRO_RUN_RESOURCE,
-        memory_key: str = MEMORY_IO_MANAGER,
-    ) -> None:
-        self.pipeline = pipeline
-        self.run_key = run_key
-        self.memory_key = memory_key
-
-    def __call__(self, context: Any) -> None:
-        """Keep the run's MemoryDatasets; call ``on_pipeline_error`` if first to fail."""
-        _spill_memory(context.resources, self.memory_key)
-        instance = context.instance
-        run_id = context.run_id
-        if not _is_first_failure(instance, run_id, context.step_key):
-            return
-        if pipeline_error_handled(instance, run_id):
-            return
-        # Recorded before the call: a hook that never returns must not be called again
-        # by the sensor.
-        instance.add_run_tags(run_id, {PIPELINE_ERROR_TAG: PIPELINE_ERROR_CALLED})
-        run = getattr(context.resources, self.run_key)
-        run.join_tracking()
-        error = step_error(context.op_exception)
-        context.log.info(
-            f"Calling on_pipeline_error for run {run_id} ({type(error).__name__}, "
-            f"step '{context.step_key}')"
-        )
-        run.hooks.on_pipeline_error(
-            error=error, run_params=run.run_params, pipeline=self.pipeline, catalog=run.catalog
-        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
@@ -21,7 +22,11 @@ from upath import UPath
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
-from kedro_dagster.runtime.failures import InProcessMemoryStorage
+from kedro_dagster.runtime.failures import (
+    InProcessMemoryStorage,
+    failure_recorded,
+    run_has_failed_step,
+)
 from kedro_dagster.runtime.log_capture import step_log_capture
 from kedro_dagster.runtime.node_runner import node_of
 from kedro_dagster.runtime.validation import ValidatorCheck, reporter
@@ -43,6 +48,11 @@ def output_metadata(run: Any, dataset_name: str, obj: Any) -> dict[str, Any]:
     if isinstance(obj, Streamed):
         return dict(run.io.metadata(dataset_name, obj.data, streamed=True))
     return dict(run.io.metadata(dataset_name, obj))
+
+
+def _consumer(context: InputContext) -> str:
+    """The key of the step loading an input."""
+    return context.step_context.step.key
 
 
 class KedroDatasetIOManager(IOManager):
@@ -79,11 +89,12 @@ class KedroDatasetIOManager(IOManager):
 
         A generator node's output is saved chunk by chunk by its op already.
         """
-        if not isinstance(obj, Streamed):
-            node = node_of(context.op_def)
-            report = reporter(context, self.check, node, self.run.redactor.redact_metadata)
-            self.run.io.save(self.dataset_name, obj, node, report=report)
-        metadata = output_metadata(self.run, self.dataset_name, obj)
+        with failure_recorded(self.run, context.step_key):
+            if not isinstance(obj, Streamed):
+                node = node_of(context.op_def)
+                report = reporter(context, self.check, node, self.run.redactor.redact_metadata)
+                self.run.io.save(self.dataset_name, obj, node, report=report)
+            metadata = output_metadata(self.run, self.dataset_name, obj)
         if context.has_asset_key:
             context.add_output_metadata(metadata)
         else:
@@ -94,7 +105,10 @@ class KedroDatasetIOManager(IOManager):
         node = node_of(context.op_def)
         report = reporter(context, self.check, node, self.run.redactor.redact_metadata)
         # Inputs load before the op body: Kedro's "Loading data from ..." belongs to the step.
-        with step_log_capture(context, self.run.redactor.redact):
+        with (
+            failure_recorded(self.run, _consumer(context)),
+            step_log_capture(context, self.run.redactor.redact),
+        ):
             return self.run.io.load(self.dataset_name, node, report=report)
 
     @classmethod
@@ -145,6 +159,10 @@ class KedroMemoryIOManager(IOManager):
         A generator node's output went through the hooks chunk by chunk: its last chunk is
         stored, as Kedro's MemoryDataset keeps it.
         """
+        with failure_recorded(self.run, context.step_key):
+            self._handle_output(context, obj)
+
+    def _handle_output(self, context: OutputContext, obj: Any) -> None:
         if isinstance(obj, Streamed):
             self.storage.handle_output(context, obj.data)
             return
@@ -170,7 +188,10 @@ class KedroMemoryIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
-        with step_log_capture(context, self.run.redactor.redact):
+        with (
+            failure_recorded(self.run, _consumer(context)),
+            step_log_capture(context, self.run.redactor.redact),
+        ):
             return self.run.io.load(
                 name, node_of(context.op_def), lambda: self.storage.load_input(context)
             )
@@ -245,20 +266,31 @@ def memory_io_manager(
         Key of the job's ``kedro_run`` resource.
     """
 
-    def init(init_context: Any) -> KedroMemoryIOManager:
+    def init(init_context: Any) -> Iterator[KedroMemoryIOManager]:
         storage: IOManager
+        instance = init_context.instance
         if in_process:
             # In memory; written to files only if a step fails (re-execution from failure).
-            storage = InProcessMemoryStorage(init_context.instance.storage_directory())
+            storage = InProcessMemoryStorage(instance.storage_directory())
         elif base_dir:
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
-            storage = RunScopedPickles(init_context.instance.storage_directory())
-        return KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
+            storage = RunScopedPickles(instance.storage_directory())
+        yield KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
+        # After every step of the in-process run (one query per run).
+        run = init_context.dagster_run
+        if (
+            isinstance(storage, InProcessMemoryStorage)
+            and run is not None
+            and storage.values
+            and run_has_failed_step(instance, run.run_id)
+        ):
+            storage.spill()
 
     where = "in memory" if in_process else "in run-scoped files"
     return IOManagerDefinition(
-        resource_fn=init,
+        # A generator: Dagster tears it down after the run's steps in this process.
+        resource_fn=init,  # type: ignore[arg-type]
         required_resource_keys={run_key},
         description=f"Kedro MemoryDatasets, kept {where}.",
     )

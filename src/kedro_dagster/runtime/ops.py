@@ -15,6 +15,7 @@ from kedro_dagster._compat import quiet_kedro_config_loader
 from kedro_dagster.constants import DONE_OUTPUT, KEDRO_RUN_RESOURCE, START_OUTPUT
 from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.runtime.dataset_io import Streamed
+from kedro_dagster.runtime.failures import failure_recorded
 from kedro_dagster.runtime.log_capture import step_log_capture
 from kedro_dagster.runtime.node_runner import node_of, run_node, unstreamed
 
@@ -37,6 +38,11 @@ def is_parameter(dataset_name: str) -> bool:
 
 def _discard_chunk(name: str, chunk: Any) -> None:
     """A chunk of a recomputed generator node: only its last value is used (see ``unstreamed``)."""
+
+
+def _step_key(context: Any) -> str:
+    """The key of the step an op body runs in (mapped and dynamic steps included)."""
+    return context.get_step_execution_context().step.key
 
 
 def _run_resource(context: Any, key: str) -> Any:
@@ -201,7 +207,10 @@ class NodeCompute:
         """Run the node and emit its outputs for the IO managers to save."""
         # The IO managers save each output before the generator resumes: inside the capture.
         run = _run_resource(context, self.run_key)
-        with step_log_capture(context, run.redactor.redact):
+        with (
+            failure_recorded(run, _step_key(context)),
+            step_log_capture(context, run.redactor.redact),
+        ):
             selection = self.selection
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
             yield from self._emit(outputs)
@@ -358,7 +367,10 @@ class StartCompute(_JobPipelines):
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire the hooks ``kedro run`` fires before the first node."""
         run = _run_resource(context, self.run_key)
-        with step_log_capture(context, run.redactor.redact):
+        with (
+            failure_recorded(run, _step_key(context)),
+            step_log_capture(context, run.redactor.redact),
+        ):
             run.redactor.call(self._start, context, run)
         yield Output(None, START_OUTPUT)
 
@@ -393,7 +405,10 @@ class EndCompute(_JobPipelines):
     def __call__(self, context, _inputs: Mapping[str, Any]) -> Iterator[Output]:
         """Fire ``after_pipeline_run`` with Kedro's arguments."""
         run = _run_resource(context, self.run_key)
-        with step_log_capture(context, run.redactor.redact):
+        with (
+            failure_recorded(run, _step_key(context)),
+            step_log_capture(context, run.redactor.redact),
+        ):
             run.join_tracking()
             pipeline = self.pipeline(context)
             run.hooks.after_pipeline_run(

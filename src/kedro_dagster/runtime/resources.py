@@ -4,18 +4,23 @@ Creating it fires the process-level hooks (``after_context_created``,
 ``after_catalog_created``) in that process: see :meth:`KedroRunContext.prepare_process`.
 A process running many steps of one run (a warm worker of the ``parallel`` executor) keeps
 the context between them (:func:`keep_run_contexts`), so it is prepared once, as a
-``ParallelRunner`` worker is.
+``ParallelRunner`` worker is. Its teardown calls ``on_pipeline_error`` when a step of the
+process was the run's first failure (:func:`~kedro_dagster.runtime.failures.call_pipeline_error`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_dagster.constants import ENV_TAG
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
+from kedro_dagster.runtime.failures import call_pipeline_error
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
 
 __all__ = ["DeferredRunContext", "KedroRunResourceFactory", "keep_run_contexts"]
 
@@ -54,6 +59,9 @@ class KedroRunResourceFactory:
         no start op (see :meth:`KedroRunContext.join_tracking`).
     row_count : bool
         Whether materializations record the row and column counts of table outputs.
+    pipeline : Pipeline, optional
+        The job's filtered pipeline: when a step of the job failed in this process, its
+        teardown calls ``on_pipeline_error`` with it (see :mod:`kedro_dagster.runtime.failures`).
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class KedroRunResourceFactory:
         run_params: Mapping[str, Any] | None = None,
         starts_tracking: bool = False,
         row_count: bool = True,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.project_path = project_path
         self.env = env
@@ -71,11 +80,23 @@ class KedroRunResourceFactory:
         self.run_params = dict(run_params or {})
         self.starts_tracking = starts_tracking
         self.row_count = row_count
+        self.pipeline = pipeline
         # Dagster names resource functions in its events.
         self.__name__ = "kedro_run"
 
-    def __call__(self, init_context: Any) -> KedroRunContext | DeferredRunContext:
-        """Create the run context (called by Dagster at resource initialization)."""
+    def __call__(self, init_context: Any) -> Iterator[KedroRunContext | DeferredRunContext]:
+        """Yield the run context (Dagster's resource initialization), then handle failures.
+
+        The teardown, after the steps of this process, calls ``on_pipeline_error`` when one of
+        them is the run's first failure.
+        """
+        run_context = self._context(init_context)
+        yield run_context
+        if self.pipeline is not None and isinstance(run_context, KedroRunContext):
+            call_pipeline_error(run_context, self.pipeline, getattr(init_context, "log", None))
+
+    def _context(self, init_context: Any) -> KedroRunContext | DeferredRunContext:
+        """The run context of this process: created, kept from an earlier step, or deferred."""
         run = init_context.run
         config = init_context.resource_config or {}
         runtime_params = diff_params(config.get("params") or {}, self.params_defaults)

@@ -1,4 +1,8 @@
-"""Kedro pipeline hooks that need Dagster machinery: the failure hook and the run-failure sensor."""
+"""Kedro pipeline hooks that need Dagster machinery: the run-failure sensor.
+
+The failed run itself calls ``on_pipeline_error`` (see :mod:`kedro_dagster.runtime.failures`);
+the sensor covers runs that could not (a killed process).
+"""
 
 from __future__ import annotations
 
@@ -6,39 +10,16 @@ from collections.abc import Sequence
 
 from dagster import (
     DefaultSensorStatus,
-    HookDefinition,
     JobDefinition,
     SensorDefinition,
-    failure_hook,
     run_failure_sensor,
 )
-from kedro.pipeline import Pipeline
 
-from kedro_dagster.runtime.failures import RunFailureHook
 from kedro_dagster.runtime.hooks import PipelineErrorSensor
-from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 
-__all__ = [
-    "PIPELINE_ERROR_HOOK",
-    "PIPELINE_ERROR_SENSOR",
-    "pipeline_error_hook",
-    "pipeline_error_sensor",
-]
+__all__ = ["PIPELINE_ERROR_SENSOR", "pipeline_error_sensor"]
 
 PIPELINE_ERROR_SENSOR = "kedro_on_pipeline_error"
-PIPELINE_ERROR_HOOK = "kedro_on_pipeline_error"
-
-
-def pipeline_error_hook(pipeline: Pipeline, namespace: Namespace = NO_NAMESPACE) -> HookDefinition:
-    """The failure hook of a job's ops: ``on_pipeline_error`` once per failed run, in the run.
-
-    It also keeps an in-process run's MemoryDatasets for a re-execution from failure (see
-    :mod:`kedro_dagster.runtime.failures`).
-    """
-    return failure_hook(
-        name=PIPELINE_ERROR_HOOK,
-        required_resource_keys={namespace.kedro_run, namespace.memory_io_manager},
-    )(RunFailureHook(pipeline, namespace.kedro_run, namespace.memory_io_manager))
 
 
 def pipeline_error_sensor(

@@ -45,7 +45,6 @@ from kedro_dagster.translation.catalog import (
     arg_name,
     strip_transcoding,
 )
-from kedro_dagster.translation.hooks import pipeline_error_hook
 from kedro_dagster.translation.loggers import LoggerCreator
 from kedro_dagster.translation.names import AFTER_PIPELINE_RUN_OP, BEFORE_PIPELINE_RUN_OP, code
 from kedro_dagster.translation.namespace import Namespace
@@ -87,6 +86,7 @@ def kedro_run_resource(
     run_params: Mapping[str, Any] | None = None,
     starts_tracking: bool = False,
     row_count: bool = True,
+    pipeline: Pipeline | None = None,
 ) -> ResourceDefinition:
     """The ``kedro_run`` resource whose config holds the parameters a job uses.
 
@@ -105,6 +105,9 @@ def kedro_run_resource(
     row_count : bool
         Whether materializations record the row and column counts of table outputs (the
         translator's ``enable_row_count``).
+    pipeline : Pipeline, optional
+        The job's filtered pipeline, for ``on_pipeline_error`` when a step of the job fails
+        (none for assets, whose runs do not call it, as before).
     """
     return ResourceDefinition(
         resource_fn=KedroRunResourceFactory(
@@ -114,6 +117,7 @@ def kedro_run_resource(
             run_params,
             starts_tracking=starts_tracking,
             row_count=row_count,
+            pipeline=pipeline,
         ),
         config_schema={
             "params": config_field(dict(parameters)),
@@ -434,6 +438,8 @@ class PipelineTranslator:
                     params,
                     self.run_params(options.pipeline),
                     row_count=self._row_count,
+                    # In-run `on_pipeline_error`, at the teardown after a failed step.
+                    pipeline=pipeline,
                 ),
                 self._namespace.memory_io_manager: memory_io_manager,
                 **job_io_managers,
@@ -448,6 +454,4 @@ class PipelineTranslator:
             config=LoggerCreator.run_config(options.loggers) if options.loggers else None,
             op_retry_policy=op_retry_policy,
             tags=self._tags(job_name, options.pipeline),
-            # In-run `on_pipeline_error` (and MemoryDatasets kept for re-execution).
-            hooks={pipeline_error_hook(pipeline, self._namespace)},
         )
