@@ -254,9 +254,14 @@ def test_failing_node_fails_its_step_and_skips_downstream(
 def test_retry_policy_retries_in_the_pool(pool_project: Path, tmp_path: Path) -> None:
     (pool_project / "data" / "flaky_attempts").unlink(missing_ok=True)
     home = tmp_path / "home"
-    result = _launch(pool_project, home, "flaky")
+    log = tmp_path / "hooks.jsonl"
+    result = _launch(pool_project, home, "flaky", HOOK_LOG=str(log))
     assert result.returncode == 0, result.stderr[-4000:]
     (done,) = runs_in(home)
+    # The failed attempt called on_node_error, not on_pipeline_error: the run succeeded.
+    hooks = [r["hook"] for r in _records(log)]
+    assert "on_node_error" in hooks and "on_pipeline_error" not in hooks, hooks
+    assert "kedro/on_pipeline_error" not in done.tags
     entries = _events(home, done.run_id)
     assert _steps(entries, "STEP_UP_FOR_RETRY") == Counter({"flaky": 1})
     assert _steps(entries, "STEP_RESTARTED") == Counter({"flaky": 1})
