@@ -82,3 +82,20 @@ def test_log_check_evaluation_from_an_op_context() -> None:
     (entry,) = entries
     evaluation = entry.dagster_event.event_specific_data
     assert evaluation.asset_check_key == check.key and not evaluation.passed
+
+
+def test_sqlite_event_log_files_are_the_run_shard_and_the_index(tmp_path) -> None:
+    @dg.op
+    def one() -> int:
+        return 1
+
+    @dg.job
+    def tiny() -> None:
+        one()
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = tiny.execute_in_process(instance=instance)
+        files = internals.sqlite_event_log_files(instance, result.run_id)
+        assert [p.rsplit("/", 1)[-1] for p in files] == [f"{result.run_id}.db", "index.db"]
+    with dg.DagsterInstance.ephemeral() as ephemeral:  # in-memory storage: nothing to hold
+        assert internals.sqlite_event_log_files(ephemeral, "any") == []

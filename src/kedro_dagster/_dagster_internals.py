@@ -15,6 +15,7 @@ __all__ = [
     "is_dagster_log_record",
     "is_valid_cron_string",
     "log_check_evaluation",
+    "sqlite_event_log_files",
 ]
 
 
@@ -53,3 +54,23 @@ def log_check_evaluation(step_context: Any, evaluation: Any) -> None:
     from dagster import DagsterEvent
 
     DagsterEvent.asset_check_evaluation(step_context, evaluation)
+
+
+def sqlite_event_log_files(instance: Any, run_id: str) -> list[str]:
+    """The SQLite files a run's events are written to: the run's shard and the asset index.
+
+    Empty when the instance's event log is not Dagster's sharded SQLite storage (PostgreSQL,
+    the consolidated SQLite storage), or a file does not exist yet.
+    """
+    import os
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+        INDEX_SHARD_NAME,
+        SqliteEventLogStorage,
+    )
+
+    storage = instance.event_log_storage
+    if type(storage) is not SqliteEventLogStorage:
+        return []
+    paths = [storage.path_for_shard(shard) for shard in (run_id, INDEX_SHARD_NAME)]
+    return [path for path in paths if os.path.exists(path)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_dagster.constants import ENV_TAG
 from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
+from kedro_dagster.runtime.event_log import event_log_held_open
 from kedro_dagster.runtime.failures import call_pipeline_error
 
 if TYPE_CHECKING:
@@ -87,11 +88,17 @@ class KedroRunResourceFactory:
     def __call__(self, init_context: Any) -> Iterator[KedroRunContext | DeferredRunContext]:
         """Yield the run context (Dagster's resource initialization), then handle failures.
 
-        The teardown, after the steps of this process, calls ``on_pipeline_error`` when one of
-        them is the run's first failure.
+        While the steps of this process run, the run's SQLite event log is held open (see
+        :mod:`kedro_dagster.runtime.event_log`). The teardown, after those steps, calls
+        ``on_pipeline_error`` when one of them is the run's first failure.
         """
         run_context = self._context(init_context)
-        yield run_context
+        run = init_context.run
+        if init_context.instance is None or run is None or run.is_finished:
+            yield run_context
+            return
+        with event_log_held_open(init_context.instance, run.run_id):
+            yield run_context
         if self.pipeline is not None and isinstance(run_context, KedroRunContext):
             call_pipeline_error(run_context, self.pipeline, getattr(init_context, "log", None))
 
