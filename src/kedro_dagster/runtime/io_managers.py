@@ -278,7 +278,7 @@ def memory_io_manager(
             storage = RunScopedPickles(instance.storage_directory())
         yield KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
         # After every step of the in-process run (one query per run).
-        run = init_context.dagster_run
+        run = init_context.run
         if (
             isinstance(storage, InProcessMemoryStorage)
             and run is not None
