@@ -82,3 +82,34 @@ def test_log_check_evaluation_from_an_op_context() -> None:
     (entry,) = entries
     evaluation = entry.dagster_event.event_specific_data
     assert evaluation.asset_check_key == check.key and not evaluation.passed
+
+
+def test_input_definition_is_what_an_in_gives() -> None:
+    """``OpDefinition`` takes the definition as is, equal to the one it makes of an ``In``."""
+    built = internals.input_definition(
+        "raw", description="Kedro dataset", metadata={"kedro": "raw"}, input_manager_key="io_raw"
+    )
+    start = internals.input_definition("start", dg.Nothing)
+
+    def compute(context, inputs):
+        return None
+
+    ours = dg.OpDefinition(compute_fn=compute, name="ours", ins={"raw": built, "start": start})
+    theirs = dg.OpDefinition(
+        compute_fn=compute,
+        name="theirs",
+        ins={
+            "raw": dg.In(
+                description="Kedro dataset", metadata={"kedro": "raw"}, input_manager_key="io_raw"
+            ),
+            "start": dg.In(dg.Nothing),
+        },
+    )
+    for mine, dagsters in zip(ours.input_defs, theirs.input_defs, strict=True):
+        assert mine.name == dagsters.name
+        assert mine.dagster_type.key == dagsters.dagster_type.key
+        assert mine.description == dagsters.description
+        assert mine.metadata == dagsters.metadata
+        assert mine.input_manager_key == dagsters.input_manager_key
+        assert mine.has_default_value == dagsters.has_default_value
+    assert [i.dagster_type.key for i in ours.input_defs] == ["Any", "Nothing"]

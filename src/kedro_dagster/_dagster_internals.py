@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "default_loggers",
+    "input_definition",
     "is_dagster_log_record",
     "is_valid_cron_string",
     "log_check_evaluation",
@@ -23,6 +24,31 @@ def default_loggers() -> dict[str, Any]:
     from dagster._loggers import default_loggers as dagster_default_loggers
 
     return dict(dagster_default_loggers())
+
+
+def input_definition(
+    name: str,
+    dagster_type: Any = None,
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    input_manager_key: str | None = None,
+) -> Any:
+    """Dagster's ``InputDefinition``: what ``OpDefinition`` makes of each ``In``, built directly.
+
+    ``OpDefinition(ins=...)`` takes these as they are: an ``In`` would resolve its Dagster type
+    twice (``In`` then ``In.to_definition``) for every input of every op, and identical
+    definitions (the start input, a dataset read by several nodes) can be shared between ops.
+    """
+    from dagster._core.definitions.input import InputDefinition
+
+    return InputDefinition(
+        name=name,
+        dagster_type=dagster_type,
+        description=description,
+        metadata=metadata,
+        input_manager_key=input_manager_key,
+    )
 
 
 def is_dagster_log_record(record: logging.LogRecord) -> bool:

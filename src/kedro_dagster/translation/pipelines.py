@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,7 @@ def kedro_run_resource(
     run_params: Mapping[str, Any] | None = None,
     starts_tracking: bool = False,
     row_count: bool = True,
+    params_field: Field | None = None,
 ) -> ResourceDefinition:
     """The ``kedro_run`` resource whose config holds the parameters a job uses.
 
@@ -105,6 +106,9 @@ def kedro_run_resource(
     row_count : bool
         Whether materializations record the row and column counts of table outputs (the
         translator's ``enable_row_count``).
+    params_field : Field, optional
+        The launchpad field of ``parameters`` when already built (see
+        :meth:`PipelineTranslator.params_field`); built from ``parameters`` otherwise.
     """
     return ResourceDefinition(
         resource_fn=KedroRunResourceFactory(
@@ -116,7 +120,7 @@ def kedro_run_resource(
             row_count=row_count,
         ),
         config_schema={
-            "params": config_field(dict(parameters)),
+            "params": params_field if params_field is not None else config_field(dict(parameters)),
             "load_versions": Field(
                 Permissive(),
                 is_required=False,
@@ -216,6 +220,7 @@ class PipelineTranslator:
         self._config_file = config_file
         self._row_count = row_count
         self._job_parameters: dict[str, dict[str, Any]] = {}
+        self._params_fields: dict[frozenset[str], Field] = {}
         self._project_path = project_path
         self._env = env
         self._pipelines = pipelines
@@ -299,6 +304,21 @@ class PipelineTranslator:
         return used_parameters(
             self._parameters, {i for node in pipeline.nodes for i in node.inputs}
         )
+
+    def params_field(self, inputs: Iterable[str]) -> Field:
+        """The launchpad field of the parameters that nodes with these inputs read.
+
+        Built once per set of parameter names (the tree is a function of it): jobs reading the
+        same parameters, and the assets of a job deploying every node, share it. Building a
+        field validates each default at every level of the tree.
+        """
+        names = frozenset(name for name in inputs if is_parameter(name))
+        field = self._params_fields.get(names)
+        if field is None:
+            field = self._params_fields[names] = config_field(
+                used_parameters(self._parameters, names)
+            )
+        return field
 
     @property
     def parameters_by_job(self) -> dict[str, dict[str, Any]]:
@@ -411,8 +431,9 @@ class PipelineTranslator:
             )
         }
 
-        used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
-        params = self.job_parameters(pipeline)
+        used_inputs = {name for node in nodes for name in node.inputs}
+        used = used_inputs.union(name for node in nodes for name in node.outputs)
+        params = used_parameters(self._parameters, used_inputs)
         self._job_parameters[job_name] = params
         job_io_managers = {
             key: io_managers[key]
@@ -434,6 +455,7 @@ class PipelineTranslator:
                     params,
                     self.run_params(options.pipeline),
                     row_count=self._row_count,
+                    params_field=self.params_field(used_inputs),
                 ),
                 self._namespace.memory_io_manager: memory_io_manager,
                 **job_io_managers,
