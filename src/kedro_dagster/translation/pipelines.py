@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,7 @@ class PipelineTranslator:
         self._row_count = row_count
         self._job_parameters: dict[str, dict[str, Any]] = {}
         self._params_fields: dict[frozenset[str], Field] = {}
+        self._subtree_fields: dict[Hashable, tuple[Field, Any]] = {}
         self._project_path = project_path
         self._env = env
         self._pipelines = pipelines
@@ -316,7 +317,7 @@ class PipelineTranslator:
         field = self._params_fields.get(names)
         if field is None:
             field = self._params_fields[names] = config_field(
-                used_parameters(self._parameters, names)
+                used_parameters(self._parameters, names), self._subtree_fields
             )
         return field
 
