@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from kedro_dagster import _dagster_internals as internals
 
@@ -84,12 +85,20 @@ def test_log_check_evaluation_from_an_op_context() -> None:
     assert evaluation.asset_check_key == check.key and not evaluation.passed
 
 
-def test_input_definition_is_what_an_in_gives() -> None:
-    """``OpDefinition`` takes the definition as is, equal to the one it makes of an ``In``."""
-    built = internals.input_definition(
+@pytest.mark.parametrize("takes_definitions", [True, False], ids=["dagster>=1.11", "dagster-1.10"])
+def test_op_input_is_what_an_in_gives(
+    takes_definitions: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``OpDefinition`` built from it has the inputs it has when built from ``In``s.
+
+    Dagster 1.10's ``OpDefinition`` converts every entry of ``ins``: ``op_input`` gives an
+    ``In`` there (the probe of this Dagster is replaced to exercise both branches here).
+    """
+    monkeypatch.setattr(internals, "_ops_take_input_definitions", lambda: takes_definitions)
+    built = internals.op_input(
         "raw", description="Kedro dataset", metadata={"kedro": "raw"}, input_manager_key="io_raw"
     )
-    start = internals.input_definition("start", dg.Nothing)
+    start = internals.op_input("start", dg.Nothing)
 
     def compute(context, inputs):
         return None

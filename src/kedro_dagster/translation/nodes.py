@@ -22,7 +22,7 @@ from dagster import (
 )
 from kedro.pipeline.node import Node
 
-from kedro_dagster._dagster_internals import input_definition
+from kedro_dagster._dagster_internals import op_input
 from kedro_dagster.constants import (
     DATASET_METADATA_KEY,
     DONE_OUTPUT,
@@ -156,12 +156,12 @@ class NodeTranslator:
         """The definition of one op input, shared by every op with an identical one.
 
         What ``In(...)`` would give, built once: the start input of every op, a dataset read
-        by several nodes, an asset op's inputs (see ``_dagster_internals.input_definition``).
+        by several nodes, an asset op's inputs (see ``_dagster_internals.op_input``).
         """
         key = (arg, nothing, description, dataset, manager_key)
         cached = self._input_defs.get(key)
         if cached is None:
-            cached = self._input_defs[key] = input_definition(
+            cached = self._input_defs[key] = op_input(
                 arg,
                 Nothing if nothing else None,
                 description=description,
