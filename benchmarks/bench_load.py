@@ -30,7 +30,8 @@ Usage::
 Before measuring, the bytecode of the ``kedro_dagster`` package the interpreter imports is
 written (``compileall``), as installing a package does: kedro and dagster are compiled in
 site-packages, and an editable install under ``PYTHONDONTWRITEBYTECODE=1`` would otherwise
-recompile the translator's source in every measured interpreter. ``--no-compile`` skips it.
+recompile the translator's source in every measured interpreter. ``--no-compile`` does not
+write it (bytecode already in ``__pycache__``, e.g. from an earlier run, is still read).
 """
 
 from __future__ import annotations
@@ -297,7 +298,7 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
         + (
             "; kedro_dagster's bytecode compiled, as installed."
             if env.get("compiled")
-            else "; kedro_dagster compiled from source in each interpreter (`--no-compile`)."
+            else "; kedro_dagster's bytecode not written first (`--no-compile`)."
         ),
         "",
         "| nodes | jobs | floor (s) | load (s) | load/floor | translation (s) = load-floor "
@@ -399,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         "--compile",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write kedro_dagster's bytecode first, as installing the package does (default: on)",
+        help="write kedro_dagster's bytecode first, as installing the package does (default: "
+        "on; --no-compile does not write it, existing __pycache__ is still read)",
     )
     parser.add_argument(
         "--keep", type=pathlib.Path, help="generate projects here and keep them (else a tempdir)"

@@ -434,7 +434,7 @@ class PipelineTranslator:
 
         used_inputs = {name for node in nodes for name in node.inputs}
         used = used_inputs.union(name for node in nodes for name in node.outputs)
-        params = used_parameters(self._parameters, used_inputs)
+        params = self.job_parameters(pipeline)
         self._job_parameters[job_name] = params
         job_io_managers = {
             key: io_managers[key]
