@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from kedro_dagster import _dagster_internals as internals
 
@@ -99,3 +100,44 @@ def test_sqlite_event_log_files_are_the_run_shard_and_the_index(tmp_path) -> Non
         assert [p.rsplit("/", 1)[-1] for p in files] == [f"{result.run_id}.db", "index.db"]
     with dg.DagsterInstance.ephemeral() as ephemeral:  # in-memory storage: nothing to hold
         assert internals.sqlite_event_log_files(ephemeral, "any") == []
+
+
+@pytest.mark.parametrize("takes_definitions", [True, False], ids=["dagster>=1.11", "dagster-1.10"])
+def test_op_input_is_what_an_in_gives(
+    takes_definitions: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``OpDefinition`` built from it has the inputs it has when built from ``In``s.
+
+    Dagster 1.10's ``OpDefinition`` converts every entry of ``ins``: ``op_input`` gives an
+    ``In`` there (the probe of this Dagster is replaced to exercise both branches here).
+    """
+    if takes_definitions and not internals._ops_take_input_definitions():
+        pytest.skip("this Dagster's OpDefinition converts every entry of ins (1.10)")
+    monkeypatch.setattr(internals, "_ops_take_input_definitions", lambda: takes_definitions)
+    built = internals.op_input(
+        "raw", description="Kedro dataset", metadata={"kedro": "raw"}, input_manager_key="io_raw"
+    )
+    start = internals.op_input("start", dg.Nothing)
+
+    def compute(context, inputs):
+        return None
+
+    ours = dg.OpDefinition(compute_fn=compute, name="ours", ins={"raw": built, "start": start})
+    theirs = dg.OpDefinition(
+        compute_fn=compute,
+        name="theirs",
+        ins={
+            "raw": dg.In(
+                description="Kedro dataset", metadata={"kedro": "raw"}, input_manager_key="io_raw"
+            ),
+            "start": dg.In(dg.Nothing),
+        },
+    )
+    for mine, dagsters in zip(ours.input_defs, theirs.input_defs, strict=True):
+        assert mine.name == dagsters.name
+        assert mine.dagster_type.key == dagsters.dagster_type.key
+        assert mine.description == dagsters.description
+        assert mine.metadata == dagsters.metadata
+        assert mine.input_manager_key == dagsters.input_manager_key
+        assert mine.has_default_value == dagsters.has_default_value
+    assert [i.dagster_type.key for i in ours.input_defs] == ["Any", "Nothing"]

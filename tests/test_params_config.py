@@ -104,3 +104,33 @@ def test_parameters_note_names_each_parameter_in_backticks() -> None:
     assert note.startswith("Parameters: `params:data_science.model_options`, `parameters`")
     assert "`resources.kedro_run.config.params`" in note
     assert parameters_note(["companies"]) == ""
+
+
+def test_sub_trees_shared_through_the_cache_keep_their_own_types() -> None:
+    """Equal sub-trees reuse one field; 1, 1.0 and True stay an int, a float and a bool."""
+    cache: dict[Any, Any] = {}
+    one_job = {"ns_a": {"scale": 1, "opts": {"power": 2.0}}}
+    every_job = {
+        "ns_a": {"scale": 1, "opts": {"power": 2.0}},
+        "ns_b": {"scale": 1.0, "opts": {"power": 2.0}},
+        "ns_c": {"scale": True, "opts": {"power": 2.0}},
+    }
+    first = config_field(one_job, cache)
+    union = config_field(every_job, cache)
+    assert union.config_type.fields["ns_a"] is first.config_type.fields["ns_a"]
+    assert union.default_value == every_job
+    scale = {ns: union.config_type.fields[ns].config_type.fields["scale"] for ns in every_job}
+    assert [scale[ns].config_type.key for ns in ("ns_a", "ns_b", "ns_c")] == [
+        "Int",
+        "Float",
+        "Bool",
+    ]
+    # What a run gets is what it got without the cache, edits included.
+    resource = ResourceDefinition(
+        resource_fn=lambda context: context.resource_config,
+        config_schema={"params": union},
+    )
+    edited = {"r": {"config": {"params": {"ns_b": {"scale": 3.5}}}}}
+    with build_resources({"r": resource}, resource_config=edited) as resources:
+        assert resources.r["params"] == {**every_job, "ns_b": {**every_job["ns_b"], "scale": 3.5}}
+    assert _resolved(every_job) == every_job

@@ -8,6 +8,7 @@ Dagster is imported lazily, inside each function.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "is_dagster_log_record",
     "is_valid_cron_string",
     "log_check_evaluation",
+    "op_input",
     "sqlite_event_log_files",
 ]
 
@@ -24,6 +26,62 @@ def default_loggers() -> dict[str, Any]:
     from dagster._loggers import default_loggers as dagster_default_loggers
 
     return dict(dagster_default_loggers())
+
+
+def op_input(
+    name: str,
+    dagster_type: Any = None,
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    input_manager_key: str | None = None,
+) -> Any:
+    """One input for ``OpDefinition(ins=...)``, built once to be shared by every op having it.
+
+    Dagster's ``InputDefinition`` where ``OpDefinition`` takes one as it is (an ``In`` would
+    resolve its Dagster type twice for every input of every op, ``In`` then
+    ``In.to_definition``); an ``In`` with the same arguments on Dagster versions whose
+    ``OpDefinition`` converts every entry of ``ins`` (1.10).
+    """
+    if not _ops_take_input_definitions():
+        from dagster import In
+
+        if dagster_type is None:  # untyped, as `In()`: its definition says "type not set"
+            return In(
+                description=description, metadata=metadata, input_manager_key=input_manager_key
+            )
+        return In(
+            dagster_type,
+            description=description,
+            metadata=metadata,
+            input_manager_key=input_manager_key,
+        )
+    from dagster._core.definitions.input import InputDefinition
+
+    return InputDefinition(
+        name=name,
+        dagster_type=dagster_type,
+        description=description,
+        metadata=metadata,
+        input_manager_key=input_manager_key,
+    )
+
+
+@cache
+def _ops_take_input_definitions() -> bool:
+    """Whether this Dagster's ``OpDefinition`` takes ``InputDefinition`` entries in ``ins``."""
+    from dagster import OpDefinition
+    from dagster._core.definitions.input import InputDefinition
+
+    try:
+        OpDefinition(
+            compute_fn=lambda context, inputs: None,
+            name="probe",
+            ins={"value": InputDefinition(name="value")},  # type: ignore[dict-item]
+        )
+    except AttributeError:  # `InputDefinition` has no `to_definition`
+        return False
+    return True
 
 
 def is_dagster_log_record(record: logging.LogRecord) -> bool:

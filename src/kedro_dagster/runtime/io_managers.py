@@ -15,9 +15,7 @@ from dagster import (
     IOManager,
     IOManagerDefinition,
     OutputContext,
-    UPathIOManager,
 )
-from upath import UPath
 
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
@@ -34,7 +32,6 @@ from kedro_dagster.runtime.validation import ValidatorCheck, reporter
 __all__ = [
     "KedroDatasetIOManager",
     "KedroMemoryIOManager",
-    "PickleUPathIOManager",
     "RunScopedPickles",
     "memory_io_manager",
     "output_metadata",
@@ -229,26 +226,6 @@ class RunScopedPickles(IOManager):
             return pickle.load(file)
 
 
-class PickleUPathIOManager(UPathIOManager):
-    """Pickles run intermediates under a local folder or an fsspec URL (``s3://``, ``gs://``...).
-
-    Paths are ``<base>/<run_id>/<step>/<output>``, as with Dagster's filesystem IO manager, so a
-    re-execution from failure reads its parent run's intermediates.
-    """
-
-    extension: str = ".pickle"
-
-    def dump_to_path(self, context: OutputContext, obj: Any, path: UPath) -> None:
-        """Pickle ``obj`` to ``path``."""
-        with path.open("wb") as file:
-            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def load_from_path(self, context: InputContext, path: UPath) -> Any:
-        """Unpickle the object at ``path``."""
-        with path.open("rb") as file:
-            return pickle.load(file)
-
-
 def memory_io_manager(
     in_process: bool, base_dir: str | None = None, run_key: str = KEDRO_RUN_RESOURCE
 ) -> IOManagerDefinition:
@@ -273,6 +250,11 @@ def memory_io_manager(
             # In memory; written to files only if a step fails (re-execution from failure).
             storage = InProcessMemoryStorage(instance.storage_directory())
         elif base_dir:
+            # Imported when a run uses it: universal-pathlib is not needed to load definitions.
+            from upath import UPath
+
+            from kedro_dagster.runtime.upath_pickles import PickleUPathIOManager
+
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
             storage = RunScopedPickles(instance.storage_directory())

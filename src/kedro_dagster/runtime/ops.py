@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,29 @@ class PartitionSelection:
     asset_keys: Mapping[str, AssetKey] = field(default_factory=dict)
 
 
+class _CallSignature:
+    """``__signature__`` of an op body instance: its ``__call__`` without ``self``, made once.
+
+    Dagster inspects the signature of every compute function it is given (whether its first
+    parameter is an annotated ``context``); for a callable object ``inspect`` works it out
+    from ``__call__`` each time, about a quarter of building an op. The class itself has
+    none (``AttributeError``): its signature stays its constructor's.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._signatures: dict[type, inspect.Signature] = {}
+
+    def __get__(self, instance: Any, owner: type) -> inspect.Signature:
+        if instance is None:
+            raise AttributeError("__signature__")
+        signature = self._signatures.get(owner)
+        if signature is None:
+            full = inspect.signature(owner.__call__)
+            signature = full.replace(parameters=list(full.parameters.values())[1:])
+            self._signatures[owner] = signature
+        return signature
+
+
 class NodeCompute:
     """Op body running one Kedro node in a job (an ``OpDefinition`` compute function).
 
@@ -114,6 +138,8 @@ class NodeCompute:
     run_key : str
         Key of the ``kedro_run`` resource (namespaced when two projects share a repository).
     """
+
+    __signature__ = _CallSignature()
 
     def __init__(
         self,

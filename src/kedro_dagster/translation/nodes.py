@@ -15,7 +15,6 @@ from dagster import (
     AssetSpec,
     BetaWarning,
     CodeReferencesMetadataValue,
-    In,
     LocalFileCodeReference,
     Nothing,
     OpDefinition,
@@ -23,6 +22,7 @@ from dagster import (
 )
 from kedro.pipeline.node import Node
 
+from kedro_dagster._dagster_internals import op_input
 from kedro_dagster.constants import (
     DATASET_METADATA_KEY,
     DONE_OUTPUT,
@@ -133,6 +133,7 @@ class NodeTranslator:
         self._ops: dict[str, dict[str | None, OpDefinition]] = {}
         self._partitions = partitions
         self._roots: dict[str, frozenset[AssetKey]] = {}
+        self._input_defs: dict[tuple[Any, ...], Any] = {}
 
     def op_name(self, node: Node) -> str:
         """The Dagster op name of ``node``."""
@@ -142,6 +143,32 @@ class NodeTranslator:
 
     def _dataset_inputs(self, node: Node) -> list[str]:
         return [name for name in node.inputs if not is_parameter(name)]
+
+    def _input(
+        self,
+        arg: str,
+        *,
+        nothing: bool = False,
+        description: str | None = None,
+        dataset: str | None = None,
+        manager_key: str | None = None,
+    ) -> Any:
+        """The definition of one op input, shared by every op with an identical one.
+
+        What ``In(...)`` would give, built once: the start input of every op, a dataset read
+        by several nodes, an asset op's inputs (see ``_dagster_internals.op_input``).
+        """
+        key = (arg, nothing, description, dataset, manager_key)
+        cached = self._input_defs.get(key)
+        if cached is None:
+            cached = self._input_defs[key] = op_input(
+                arg,
+                Nothing if nothing else None,
+                description=description,
+                metadata={DATASET_METADATA_KEY: dataset} if dataset is not None else None,
+                input_manager_key=manager_key,
+            )
+        return cached
 
     def get_op(self, node: Node) -> OpDefinition:
         """The op running ``node`` once in jobs (see :meth:`get_ops` for fanned-out nodes)."""
@@ -178,19 +205,22 @@ class NodeTranslator:
         catalog = self._catalog
         input_args = _unique_args(node, self._dataset_inputs(node))
         output_args = _unique_args(node, list(node.outputs))
-        ins: dict[str, In] = {}
+        ins: dict[str, Any] = {}
         direct = [name for name in (*node.inputs, *node.outputs) if catalog.is_direct(name)]
         for arg, name in input_args.items():
             spec = catalog.dataset(name)
             if name in direct:
-                ins[arg] = In(Nothing, description=f"Kedro dataset {code(name)} (read by the op)")
+                ins[arg] = self._input(
+                    arg, nothing=True, description=f"Kedro dataset {code(name)} (read by the op)"
+                )
                 continue
-            ins[arg] = In(
-                input_manager_key=None if spec.ephemeral else catalog.io_manager_key(name),
+            ins[arg] = self._input(
+                arg,
+                manager_key=None if spec.ephemeral else catalog.io_manager_key(name),
                 description=f"Kedro dataset {code(name)}",
-                metadata={DATASET_METADATA_KEY: name},
+                dataset=name,
             )
-        ins[START_INPUT] = In(Nothing)
+        ins[START_INPUT] = self._input(START_INPUT, nothing=True)
         outs: dict[str, Out] = {}
         for arg, name in output_args.items():
             spec = catalog.dataset(name)
@@ -312,7 +342,7 @@ class NodeTranslator:
             # Reported by the IO manager when Kedro validates the saved output.
             outs[check.get_python_identifier()] = Out(Nothing, is_required=False)
 
-        ins: dict[str, In] = {}
+        ins: dict[str, Any] = {}
         keys_by_input: dict[str, AssetKey] = {}
         input_args: dict[str, str] = {}
         deps: set[AssetKey] = set()
@@ -322,15 +352,15 @@ class NodeTranslator:
                 continue
             keys_by_input[arg] = catalog.asset_key(name)
             if catalog.is_direct(name):
-                ins[arg] = In(Nothing)
+                ins[arg] = self._input(arg, nothing=True)
                 continue
-            ins[arg] = In(input_manager_key=catalog.io_manager_key(name))
+            ins[arg] = self._input(arg, manager_key=catalog.io_manager_key(name))
             input_args[arg] = name
         # Lineage through MemoryDatasets: ordering-only inputs on the persisted roots.
         deps -= set(keys_by_input.values()) | set(keys_by_output.values())
         for index, key in enumerate(sorted(deps, key=lambda k: k.to_user_string())):
             arg = f"_kedro_dep_{index}"
-            ins[arg] = In(Nothing)
+            ins[arg] = self._input(arg, nothing=True)
             keys_by_input[arg] = key
         compute = AssetNodeCompute(
             node,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from dagster import Any as AnyType
@@ -103,7 +103,7 @@ def _scalar_type(value: Any) -> type | None:
 _NO_DEFAULT: Any = object()
 
 
-def config_field(value: Any) -> Field:
+def config_field(value: Any, cache: dict[Hashable, tuple[Field, Any]] | None = None) -> Field:
     """A Dagster config field whose type and default come from a parameter value.
 
     Every field carries its current value as ``default_value``, mappings included (made of
@@ -115,28 +115,51 @@ def config_field(value: Any) -> Field:
     ----------
     value : Any
         The parameter value (a mapping for a tree of parameters).
+    cache : dict, optional
+        Fields of the sub-trees built so far, reused for equal sub-trees (one job's namespace
+        and the same namespace among every asset's parameters). Keys may hold the ``id`` of
+        values that are not plain data: the cache must not outlive ``value``.
 
     Returns
     -------
     Field
     """
-    return _field_and_default(value)[0]
+    return _field_and_default(value, cache)[0]
 
 
-def _field_and_default(value: Any) -> tuple[Field, Any]:
+def _frozen(value: Any) -> Hashable:
+    """A key equal for values that make the same field: types are part of it (1, 1.0, True)."""
+    if isinstance(value, Mapping):
+        return (dict, tuple((type(k), k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return (list, tuple(_frozen(item) for item in value))
+    if value is None or _scalar_type(value) is not None:
+        return (type(value), value)
+    return (object, id(value))
+
+
+def _field_and_default(
+    value: Any, cache: dict[Hashable, tuple[Field, Any]] | None = None
+) -> tuple[Field, Any]:
     """The field of ``value`` and its default (``_NO_DEFAULT`` if none): one walk of the tree."""
     if isinstance(value, Mapping):
         if not value:
             return Field(Permissive(), default_value={}, is_required=False), {}
+        key = _frozen(value) if cache is not None else None
+        if cache is not None and key in cache:
+            return cache[key]
         fields: dict[str, Field] = {}
         default: dict[str, Any] = {}
-        for key, child in value.items():
-            field, child_default = _field_and_default(child)
-            fields[str(key)] = field
+        for name, child in value.items():
+            field, child_default = _field_and_default(child, cache)
+            fields[str(name)] = field
             # A non-string key would come back as a string: a spurious `--params` edit.
-            if child_default is not _NO_DEFAULT and isinstance(key, str):
-                default[key] = child_default
-        return Field(Shape(fields), default_value=default, is_required=False), default
+            if child_default is not _NO_DEFAULT and isinstance(name, str):
+                default[name] = child_default
+        built = Field(Shape(fields), default_value=default, is_required=False), default
+        if cache is not None:
+            cache[key] = built
+        return built
     scalar = _scalar_type(value)
     if scalar is not None:
         # A float field lets users type 1 where the default is 1.0.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,7 @@ def kedro_run_resource(
     starts_tracking: bool = False,
     row_count: bool = True,
     pipeline: Pipeline | None = None,
+    params_field: Field | None = None,
 ) -> ResourceDefinition:
     """The ``kedro_run`` resource whose config holds the parameters a job uses.
 
@@ -108,6 +109,9 @@ def kedro_run_resource(
     pipeline : Pipeline, optional
         The job's filtered pipeline, for ``on_pipeline_error`` when a step of the job fails
         (none for assets, whose runs do not call it, as before).
+    params_field : Field, optional
+        The launchpad field of ``parameters`` when already built (see
+        :meth:`PipelineTranslator.params_field`); built from ``parameters`` otherwise.
     """
     return ResourceDefinition(
         resource_fn=KedroRunResourceFactory(
@@ -120,7 +124,7 @@ def kedro_run_resource(
             pipeline=pipeline,
         ),
         config_schema={
-            "params": config_field(dict(parameters)),
+            "params": params_field if params_field is not None else config_field(dict(parameters)),
             "load_versions": Field(
                 Permissive(),
                 is_required=False,
@@ -220,6 +224,8 @@ class PipelineTranslator:
         self._config_file = config_file
         self._row_count = row_count
         self._job_parameters: dict[str, dict[str, Any]] = {}
+        self._params_fields: dict[frozenset[str], Field] = {}
+        self._subtree_fields: dict[Hashable, tuple[Field, Any]] = {}
         self._project_path = project_path
         self._env = env
         self._pipelines = pipelines
@@ -303,6 +309,21 @@ class PipelineTranslator:
         return used_parameters(
             self._parameters, {i for node in pipeline.nodes for i in node.inputs}
         )
+
+    def params_field(self, inputs: Iterable[str]) -> Field:
+        """The launchpad field of the parameters that nodes with these inputs read.
+
+        Built once per set of parameter names (the tree is a function of it): jobs reading the
+        same parameters, and the assets of a job deploying every node, share it. Building a
+        field validates each default at every level of the tree.
+        """
+        names = frozenset(name for name in inputs if is_parameter(name))
+        field = self._params_fields.get(names)
+        if field is None:
+            field = self._params_fields[names] = config_field(
+                used_parameters(self._parameters, names), self._subtree_fields
+            )
+        return field
 
     @property
     def parameters_by_job(self) -> dict[str, dict[str, Any]]:
@@ -415,7 +436,8 @@ class PipelineTranslator:
             )
         }
 
-        used = {name for node in nodes for name in (*node.inputs, *node.outputs)}
+        used_inputs = {name for node in nodes for name in node.inputs}
+        used = used_inputs.union(name for node in nodes for name in node.outputs)
         params = self.job_parameters(pipeline)
         self._job_parameters[job_name] = params
         job_io_managers = {
@@ -440,6 +462,7 @@ class PipelineTranslator:
                     row_count=self._row_count,
                     # In-run `on_pipeline_error`, at the teardown after a failed step.
                     pipeline=pipeline,
+                    params_field=self.params_field(used_inputs),
                 ),
                 self._namespace.memory_io_manager: memory_io_manager,
                 **job_io_managers,

@@ -284,14 +284,14 @@ class _Translation:
 
         # Each asset is bound to the few resources it uses: binding the whole set of IO
         # managers to every asset (Definitions-level resources) costs assets x datasets.
+        deployed_inputs = {i for node in deployed.values() for i in node.inputs}
         asset_run = kedro_run_resource(
             project.project_path,
             project.env,
-            used_parameters(
-                project.parameters, {i for node in deployed.values() for i in node.inputs}
-            ),
+            used_parameters(project.parameters, deployed_inputs),
             starts_tracking=True,  # asset runs have no start op to start an MLflow run
             row_count=self.settings.enable_row_count,
+            params_field=pipeline_translator.params_field(deployed_inputs),
         )
         assets: list[Any] = []
         for node in deployed.values():
