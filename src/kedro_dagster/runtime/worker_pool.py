@@ -13,15 +13,21 @@ step process, and streamed to the run's process as they happen, which drives the
 
 from __future__ import annotations
 
+import base64
+import io
 import multiprocessing
 import os
+import pickle
+import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
 
 from dagster import Field, Noneable, executor
@@ -44,7 +50,7 @@ from dagster._utils.interrupts import capture_interrupts
 
 from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
 
-__all__ = ["WorkerPoolExecutor", "parallel_executor"]
+__all__ = ["WorkerPoolExecutor", "parallel_executor", "preload_job_from_environment"]
 
 #: How long the run's process waits for a worker's message before checking the workers.
 _TICK = 0.02
@@ -53,6 +59,10 @@ _STOP_GRACE = 15.0
 #: Seconds a worker gets to exit once the run is over.
 _EXIT_GRACE = 5.0
 _START_METHODS = ("forkserver", "spawn", "fork")
+#: Carries the run's pickled job to the run's own forkserver (read and removed there).
+_PRELOAD_JOB_VAR = "KEDRO_DAGSTER_PARALLEL_PRELOAD_JOB"
+#: Imported last by the run's own forkserver: resolves the job named by ``_PRELOAD_JOB_VAR``.
+_PROJECT_PRELOAD_MODULE = "kedro_dagster.runtime.project_preload"
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,110 @@ class _WarmJob(ReconstructableJob):
                 self.job_name, self.op_selection, self.asset_selection, self.asset_check_selection
             )
         return job
+
+
+def preload_job_from_environment() -> None:
+    """In a run's own forkserver: resolve the run's job once, so forked workers start warm.
+
+    The job comes pickled in an environment variable set only while the run's process started
+    this forkserver; the variable is removed here so that the workers do not inherit it. A
+    failure is left for the workers, which resolve the job again and report it on a step.
+    """
+    payload = os.environ.pop(_PRELOAD_JOB_VAR, None)
+    if payload is None:
+        return
+    with suppress(Exception):
+        _WarmJob._make(pickle.loads(base64.b64decode(payload))).get_definition()
+
+
+class _RunForkServer:
+    """A forkserver of one run that has imported the project and resolved the run's job.
+
+    Not the process-wide forkserver of ``multiprocessing``: that one lives as long as the
+    process and would keep this project's modules and definitions for later runs of other
+    projects or settings (tests, ``dagster dev``-like hosts), and Dagster's multiprocess
+    executor forks its step processes from it too. This one is started for the run, with the
+    run's environment, and stopped at its end, so a worker never runs a stale job.
+    """
+
+    def __init__(self, recon_job: Any, preload: list[str]) -> None:
+        self.server = forkserver.ForkServer()
+        self.server.set_forkserver_preload([*preload, _PROJECT_PRELOAD_MODULE])
+        payload = base64.b64encode(pickle.dumps(recon_job)).decode("ascii")
+        # The forkserver inherits the environment when it is spawned: the variable is set
+        # only for that moment.
+        previous = os.environ.get(_PRELOAD_JOB_VAR)
+        os.environ[_PRELOAD_JOB_VAR] = payload
+        try:
+            self.server.ensure_running()
+        finally:
+            if previous is None:
+                os.environ.pop(_PRELOAD_JOB_VAR, None)
+            else:
+                os.environ[_PRELOAD_JOB_VAR] = previous
+
+    def context(self) -> Any:
+        """A ``multiprocessing`` context whose processes this forkserver forks."""
+        return _RunContext(self.server)
+
+    def stop(self) -> None:
+        """End the forkserver (its workers have exited), without waiting on other processes."""
+        pid = self.server._forkserver_pid  # type: ignore[attr-defined]
+        if pid is None:
+            return
+        # It exits once every holder of its "alive" pipe closed it, which a process forked
+        # from the run's process meanwhile may never do: it is ended rather than waited for.
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        self.server._stop()  # type: ignore[attr-defined]
+
+
+class _RunPopen(popen_forkserver.Popen):
+    """Starts a process from a given forkserver rather than the process-wide one."""
+
+    def __init__(self, process_obj: Any, server: forkserver.ForkServer) -> None:
+        self._server = server
+        super().__init__(process_obj)
+
+    def _launch(self, process_obj: Any) -> None:
+        # The standard forkserver launch, with this Popen's server.
+        data = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(spawn.get_preparation_data(process_obj._name), data)
+            reduction.dump(process_obj, data)
+        finally:
+            set_spawning_popen(None)
+        fds: list[int] = self._fds  # type: ignore[attr-defined]
+        self.sentinel, writer = self._server.connect_to_new_process(fds)
+        # The child watches this duplicate to learn that its parent has gone.
+        parent_end = os.dup(writer)
+        close_fds = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close_fds, (parent_end, self.sentinel))
+        with open(writer, "wb", closefd=True) as stream:
+            stream.write(data.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _RunProcess(ForkServerProcess):
+    """A process forked by the forkserver it is given (taken off before it is pickled)."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _RunPopen(process_obj, process_obj.__dict__.pop("_run_forkserver"))
+
+
+class _RunContext(ForkServerContext):
+    """A forkserver context whose processes start from a run's own forkserver."""
+
+    def __init__(self, server: forkserver.ForkServer) -> None:
+        self._server = server
+
+    def Process(self, *args: Any, **kwargs: Any) -> _RunProcess:  # type: ignore[override]
+        """A process to be forked by the run's forkserver."""
+        process = _RunProcess(*args, **kwargs)
+        process._run_forkserver = self._server  # type: ignore[attr-defined]
+        return process
 
 
 def _interrupt_steps(stop: Any, busy: threading.Event) -> None:
@@ -298,18 +412,28 @@ class WorkerPoolExecutor(Executor):
         Whether steps asking for a retry are retried.
     max_workers : int, optional
         Worker processes (and steps at once); the CPU count when unset.
-    start_method : {"forkserver", "spawn"}
+    start_method : {"forkserver", "spawn", "fork"}
         How workers start.
+    preload_project : bool
+        Under ``forkserver``: the run starts its own forkserver, which imports the project and
+        resolves the job once, so workers fork with the definitions loaded. ``False``: the
+        process-wide forkserver, which preloads no project module; each worker loads the
+        definitions itself.
     """
 
     def __init__(
-        self, retries: RetryMode, max_workers: int | None = None, start_method: str = "forkserver"
+        self,
+        retries: RetryMode,
+        max_workers: int | None = None,
+        start_method: str = "forkserver",
+        preload_project: bool = True,
     ) -> None:
         if start_method not in _START_METHODS:
             raise ValueError(f"start_method must be one of {_START_METHODS}, not {start_method!r}")
         self._retries = retries
         self._max_workers = max_workers or multiprocessing.cpu_count()
         self._start_method = start_method
+        self._preload_project = preload_project
 
     @property
     def retries(self) -> RetryMode:
@@ -325,28 +449,23 @@ class WorkerPoolExecutor(Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         """Execute ``execution_plan``'s steps in the workers, yielding their events."""
-        context = multiprocessing.get_context(self._start_method)
-        if self._start_method == "forkserver":
-            # What every worker imports anyway, never the project's modules: they may start
-            # threads, which a fork would copy half-way.
-            context.set_forkserver_preload([__name__, *FORKSERVER_PRELOAD])
-        elif self._start_method == "fork":
-            # Forked workers inherit the run process's modules and its resolved definitions.
-            job = plan_context.reconstructable_job
-            _DEFINITIONS["repository"] = job.get_repository_definition()
-            _DEFINITIONS[_job_key(job)] = job.get_definition()
-        size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
-        yield DagsterEvent.engine_event(
-            plan_context,
-            f"Executing steps in {size} warm worker process(es) of the parallel executor "
-            f"(run process pid {os.getpid()}, start method {self._start_method}).",
-            event_specific_data=EngineEventData.multiprocess(
-                os.getpid(), step_keys_to_execute=execution_plan.step_keys_to_execute
-            ),
-        )
         started = time.monotonic()
         errors: list[SerializableErrorInfo] = []
         with ExitStack() as stack:
+            # First of all: the forkserver's imports and translation overlap with what the run's
+            # process does until the first step is submitted.
+            context = self._context(plan_context.reconstructable_job, stack)
+            size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
+            preloaded = " with the project preloaded" if self._preloads_project else ""
+            yield DagsterEvent.engine_event(
+                plan_context,
+                f"Executing steps in {size} warm worker process(es) of the parallel executor "
+                f"(run process pid {os.getpid()}, start method {self._start_method}"
+                f"{preloaded}).",
+                event_specific_data=EngineEventData.multiprocess(
+                    os.getpid(), step_keys_to_execute=execution_plan.step_keys_to_execute
+                ),
+            )
             concurrency = stack.enter_context(
                 InstanceConcurrencyContext(plan_context.instance, plan_context.dagster_run)
             )
@@ -369,6 +488,28 @@ class WorkerPoolExecutor(Executor):
             f"Parallel executor: all steps done in {elapsed:.1f} s.",
             event_specific_data=EngineEventData.multiprocess(os.getpid()),
         )
+
+    @property
+    def _preloads_project(self) -> bool:
+        return self._start_method == "forkserver" and self._preload_project
+
+    def _context(self, recon_job: Any, stack: ExitStack) -> Any:
+        """The ``multiprocessing`` context the workers start with."""
+        preload = [__name__, *FORKSERVER_PRELOAD]
+        if self._preloads_project:
+            server = _RunForkServer(recon_job, preload)
+            stack.callback(server.stop)
+            return server.context()
+        context = multiprocessing.get_context(self._start_method)
+        if self._start_method == "forkserver":
+            # The process-wide forkserver outlives the run: what every worker imports anyway,
+            # never the project's modules (stale for a later run, and may start threads).
+            context.set_forkserver_preload(preload)
+        elif self._start_method == "fork":
+            # Forked workers inherit the run process's modules and its resolved definitions.
+            _DEFINITIONS["repository"] = recon_job.get_repository_definition()
+            _DEFINITIONS[_job_key(recon_job)] = recon_job.get_definition()
+        return context
 
     def _drive(
         self,
@@ -516,7 +657,14 @@ class WorkerPoolExecutor(Executor):
             str,
             is_required=False,
             default_value="forkserver",
-            description="How the workers start: forkserver or spawn.",
+            description="How the workers start: forkserver, spawn or fork.",
+        ),
+        "preload_project": Field(
+            bool,
+            is_required=False,
+            default_value=True,
+            description="Under forkserver: the run's own forkserver imports the project and "
+            "loads the job's definitions once, so workers start with them.",
         ),
         "retries": get_retries_config(),
     },
@@ -528,7 +676,8 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
     Parameters
     ----------
     init_context : InitExecutorContext
-        Dagster's executor init context (``max_workers``, ``start_method``, ``retries``).
+        Dagster's executor init context (``max_workers``, ``start_method``,
+        ``preload_project``, ``retries``).
 
     Returns
     -------
@@ -539,4 +688,5 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
         retries=RetryMode.from_config(config["retries"]) or RetryMode.ENABLED,
         max_workers=config.get("max_workers"),
         start_method=config.get("start_method") or "forkserver",
+        preload_project=config.get("preload_project", True),
     )
