@@ -53,6 +53,7 @@ from dagster._utils import get_run_crash_explanation, send_interrupt
 from dagster._utils.error import SerializableErrorInfo, serializable_error_info_from_exc_info
 from dagster._utils.interrupts import capture_interrupts
 
+from kedro_dagster.runtime.log_mirror import mirror_step_logs_in_threads
 from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
 
 __all__ = ["WorkerPoolExecutor", "parallel_executor", "preload_job_from_environment"]
@@ -308,6 +309,7 @@ def _worker_main(
         DagsterInstance.from_ref(instance_ref) as instance,
         ExitStack() as held,
     ):
+        mirror_step_logs_in_threads(instance)
         # Warm up before the first step arrives: imports and the project's translation. An
         # error here is the step's to report (through `_run_step`), not the worker's.
         with suppress(Exception):
