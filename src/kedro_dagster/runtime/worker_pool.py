@@ -13,14 +13,16 @@ step process, and streamed to the run's process as they happen, which drives the
 
 from __future__ import annotations
 
-import base64
 import io
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
+import socket
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -54,9 +56,14 @@ from dagster._utils.error import SerializableErrorInfo, serializable_error_info_
 from dagster._utils.interrupts import capture_interrupts
 
 from kedro_dagster.runtime.log_mirror import mirror_step_logs_in_threads
-from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
+from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD, LAUNCH_PROCESS_VAR
 
-__all__ = ["WorkerPoolExecutor", "parallel_executor", "preload_job_from_environment"]
+__all__ = [
+    "WorkerPoolExecutor",
+    "parallel_executor",
+    "preload_job_from_environment",
+    "prestart_forkserver",
+]
 
 #: How long the run's process waits for a worker's message before checking the workers.
 _TICK = 0.02
@@ -65,9 +72,11 @@ _STOP_GRACE = 15.0
 #: Seconds a worker gets to exit once the run is over.
 _EXIT_GRACE = 5.0
 _START_METHODS = ("forkserver", "spawn", "fork")
+#: Seconds the run's process waits for its forkserver to ask for the job (its imports done).
+_LOAD_TIMEOUT = 120.0
 #: Carries the run's pickled job to the run's own forkserver (read and removed there).
-_PRELOAD_JOB_VAR = "KEDRO_DAGSTER_PARALLEL_PRELOAD_JOB"
-#: Imported last by the run's own forkserver: resolves the job named by ``_PRELOAD_JOB_VAR``.
+_PRELOAD_ADDRESS_VAR = "KEDRO_DAGSTER_PARALLEL_PRELOAD_ADDRESS"
+#: Imported last by the run's own forkserver: receives and resolves the run's job.
 _PROJECT_PRELOAD_MODULE = "kedro_dagster.runtime.project_preload"
 
 
@@ -136,42 +145,92 @@ class _WarmJob(ReconstructableJob):
 def preload_job_from_environment() -> None:
     """In a run's own forkserver: resolve the run's job once, so forked workers start warm.
 
-    The job comes pickled in an environment variable set only while the run's process started
-    this forkserver; the variable is removed here so that the workers do not inherit it. A
-    failure is left for the workers, which resolve the job again and report it on a step.
+    The forkserver connects to the address its run's process left in the environment and
+    receives the job, the run process's environment and working directory (taken when the job
+    is sent, so that a forkserver started early loads what the run loads). Without an address,
+    or when nothing comes (the run's process gave up waiting, or has gone), nothing is loaded:
+    the workers resolve the job themselves. A failure to resolve is left to the workers too,
+    which report it on a step.
     """
-    payload = os.environ.pop(_PRELOAD_JOB_VAR, None)
-    if payload is None:
+    address = os.environ.pop(_PRELOAD_ADDRESS_VAR, None)
+    if address is None:
         return
+    chunks = []
+    try:
+        with socket.socket(socket.AF_UNIX) as channel:
+            channel.connect(address)
+            while chunk := channel.recv(1 << 16):
+                chunks.append(chunk)
+        job, environ, cwd = pickle.loads(b"".join(chunks))
+    except Exception:
+        return
+    os.environ.clear()
+    os.environ.update(environ)
     with suppress(Exception):
-        _WarmJob._make(pickle.loads(base64.b64decode(payload))).get_definition()
+        os.chdir(cwd)
+        _WarmJob._make(job).get_definition()
 
 
 class _RunForkServer:
-    """A forkserver of one run that has imported the project and resolved the run's job.
+    """A forkserver of one run that imports the project and resolves the run's job once.
 
     Not the process-wide forkserver of ``multiprocessing``: that one lives as long as the
     process and would keep this project's modules and definitions for later runs of other
     projects or settings (tests, ``dagster dev``-like hosts), and Dagster's multiprocess
-    executor forks its step processes from it too. This one is started for the run, with the
-    run's environment, and stopped at its end, so a worker never runs a stale job.
+    executor forks its step processes from it too. This one serves one run and is stopped at
+    its end, so a worker never runs a stale job.
+
+    It starts in two phases: spawned (it imports ``preload``, most of its start-up), then
+    given the job (:meth:`load`: it imports the project and translates it, with the
+    environment of that moment), so that the first phase can overlap with the run process's
+    own start (:func:`prestart_forkserver`).
     """
 
-    def __init__(self, recon_job: Any, preload: list[str]) -> None:
+    def __init__(self, preload: list[str]) -> None:
         self.server = forkserver.ForkServer()
         self.server.set_forkserver_preload([*preload, _PROJECT_PRELOAD_MODULE])
-        payload = base64.b64encode(pickle.dumps(recon_job)).decode("ascii")
+        self._folder = tempfile.mkdtemp(prefix="kedro-dagster-")
+        self._address = os.path.join(self._folder, "job")
+        self._listener: socket.socket | None = socket.socket(socket.AF_UNIX)
+        self._listener.bind(self._address)
+        self._listener.listen(1)
         # The forkserver inherits the environment when it is spawned: the variable is set
         # only for that moment.
-        previous = os.environ.get(_PRELOAD_JOB_VAR)
-        os.environ[_PRELOAD_JOB_VAR] = payload
+        previous = os.environ.get(_PRELOAD_ADDRESS_VAR)
+        os.environ[_PRELOAD_ADDRESS_VAR] = self._address
         try:
             self.server.ensure_running()
+        except BaseException:
+            self._close_listener()
+            raise
         finally:
             if previous is None:
-                os.environ.pop(_PRELOAD_JOB_VAR, None)
+                os.environ.pop(_PRELOAD_ADDRESS_VAR, None)
             else:
-                os.environ[_PRELOAD_JOB_VAR] = previous
+                os.environ[_PRELOAD_ADDRESS_VAR] = previous
+
+    def load(self, recon_job: Any) -> bool:
+        """Send the run's job to the forkserver; ``False`` if it did not ask for it in time."""
+        listener = self._listener
+        if listener is None:
+            return False
+        payload = pickle.dumps((recon_job, dict(os.environ), os.getcwd()))
+        try:
+            listener.settimeout(_LOAD_TIMEOUT)
+            channel, _ = listener.accept()
+            with channel:
+                channel.sendall(payload)
+            return True
+        except OSError:
+            return False
+        finally:
+            self._close_listener()
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def context(self) -> Any:
         """A ``multiprocessing`` context whose processes this forkserver forks."""
@@ -179,6 +238,7 @@ class _RunForkServer:
 
     def stop(self) -> None:
         """End the forkserver (its workers have exited), without waiting on other processes."""
+        self._close_listener()
         pid = self.server._forkserver_pid  # type: ignore[attr-defined]
         if pid is None:
             return
@@ -187,6 +247,36 @@ class _RunForkServer:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         self.server._stop()  # type: ignore[attr-defined]
+
+
+#: The forkserver started ahead of a run by :func:`prestart_forkserver`, until a run takes it.
+_PRESTARTED: list[_RunForkServer] = []
+
+
+def _preload_modules() -> list[str]:
+    return [__name__, *FORKSERVER_PRELOAD]
+
+
+def prestart_forkserver() -> None:
+    """Start a ``parallel`` run's forkserver now, if this process is about to launch a run.
+
+    ``kedro dagster launch`` marks the ``dg launch`` process it starts when the launched job's
+    executor is a ``parallel`` one with a preloaded forkserver (``LAUNCH_PROCESS_VAR`` holds
+    the CLI's pid, so only that direct child matches). There, ``import kedro_dagster`` calls
+    this as dg loads the project's definitions, a second or more before the run's executor
+    starts: the forkserver's imports overlap with the translation and the run's set-up. The
+    variable is removed so that no process started from here does the same. A forkserver no run
+    takes is stopped when a run starts without it, or ends with this process.
+    """
+    marker = os.environ.pop(LAUNCH_PROCESS_VAR, None)
+    if marker != str(os.getppid()) or _PRESTARTED:
+        return
+    with suppress(Exception):
+        _PRESTARTED.append(_RunForkServer(_preload_modules()))
+
+
+def _take_prestarted() -> _RunForkServer | None:
+    return _PRESTARTED.pop() if _PRESTARTED else None
 
 
 class _RunPopen(popen_forkserver.Popen):
@@ -533,11 +623,15 @@ class WorkerPoolExecutor(Executor):
 
     def _context(self, recon_job: Any, stack: ExitStack) -> Any:
         """The ``multiprocessing`` context the workers start with."""
-        preload = [__name__, *FORKSERVER_PRELOAD]
+        preload = _preload_modules()
+        prestarted = _take_prestarted()
         if self._preloads_project:
-            server = _RunForkServer(recon_job, preload)
+            server = prestarted or _RunForkServer(preload)
             stack.callback(server.stop)
+            server.load(recon_job)
             return server.context()
+        if prestarted is not None:
+            prestarted.stop()
         context = multiprocessing.get_context(self._start_method)
         if self._start_method == "forkserver":
             # The process-wide forkserver outlives the run: what every worker imports anyway,
