@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import subprocess
 import sys
@@ -217,31 +218,25 @@ def _launches_parallel_job(project_path: Path, env: str | None, dg_args: tuple[s
     """
     args = list(dg_args)
     job = next(
-        (
-            value
-            for flag, value in zip(args, [*args[1:], ""], strict=True)
-            if flag in ("--job", "-j")
-        ),
+        (value for flag, value in itertools.pairwise(args) if flag in ("--job", "-j")),
         None,
     ) or next((arg.split("=", 1)[1] for arg in args if arg.startswith("--job=")), None)
     if not job:
         return False
     executors: dict[str, Any] = {}
-    jobs: dict[str, Any] = {}
+    executor: Any = None
     for conf_env in ("base", env or os.environ.get("KEDRO_ENV") or "local"):
         try:
             text = (project_path / "conf" / conf_env / "dagster.yml").read_text(encoding="utf-8")
             data = yaml.safe_load(text) or {}
             executors.update(data.get("executors") or {})
-            jobs.update(data.get("jobs") or {})
+            executor = (data.get("jobs") or {}).get(job, {}).get("executor", executor)
         except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError):
             continue
-    chosen = (jobs.get(job) or {}).get("executor") if isinstance(jobs.get(job), dict) else None
-    kind = executors.get(chosen) if isinstance(chosen, str) else chosen
-    options = kind.get("parallel") if isinstance(kind, dict) else None
+    kind = executors.get(executor) if isinstance(executor, str) else executor
     if not isinstance(kind, dict) or "parallel" not in kind:
         return False
-    options = options or {}
+    options = kind["parallel"] if isinstance(kind["parallel"], dict) else {}
     return (
         options.get("start_method", "forkserver") == "forkserver"
         and options.get("preload_project", True) is not False
