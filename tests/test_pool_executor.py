@@ -49,12 +49,20 @@ def flaky(table):
 
 def die(table):
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def shout(table):
+    import sys
+
+    print("shouted on stdout 314")
+    print("shouted on stderr 271", file=sys.stderr)
+    return table
 """
 
 REGISTRY = """
 from kedro.pipeline import Pipeline, node
 
-from {package}.extra import die, explode, flaky
+from {package}.extra import die, explode, flaky, shout
 from {package}.nodes import make_table, summarise
 
 
@@ -68,6 +76,7 @@ def register_pipelines():
             node(summarise, "boom", "summary", name="after_explode"),
         ]),
         "flaky": Pipeline([first, node(flaky, "table", "flaky_out", name="flaky")]),
+        "shout": Pipeline([first, node(shout, "table", "shouted", name="shout")]),
         "crash": Pipeline([
             first,
             node(die, "table", "dead", name="die"),
@@ -108,6 +117,7 @@ def _project(root: Path, package: str) -> Path:
                 "failing": {"pipeline": {"pipeline_name": "failing"}, "executor": "pool"},
                 "flaky": {"pipeline": {"pipeline_name": "flaky"}, "executor": "retrying"},
                 "crash": {"pipeline": {"pipeline_name": "crash"}, "executor": "pool"},
+                "shout": {"pipeline": {"pipeline_name": "shout"}, "executor": "pool"},
             },
         },
     )
@@ -282,6 +292,39 @@ def test_killed_worker_fails_its_step_and_the_run_ends(pool_project: Path, tmp_p
     assert "Exit code: -9" in text
     assert "terminated by signal 9 (SIGKILL)" in result.stderr
     assert "after_die" not in _steps(entries, "STEP_START")
+
+
+@pytest.mark.timeout(600)
+def test_step_output_is_captured_per_step_and_shown(pool_project: Path, tmp_path: Path) -> None:
+    from dagster import DagsterInstance
+
+    home = tmp_path / "home"
+    result = _launch(pool_project, home, "shout")
+    assert result.returncode == 0, result.stderr[-4000:]
+    # Shown on the launch's own streams while the step runs (mirrored from its capture)...
+    assert "shouted on stdout 314" in result.stdout
+    assert "shouted on stderr 271" in result.stderr
+    # ...and captured in the step's own compute logs, as the UI shows them.
+    (done,) = runs_in(home)
+    entries = _events(home, done.run_id)
+    # One capture per step (a worker captures each of its steps on its own).
+    captures = {
+        key: e.dagster_event.event_specific_data
+        for e in entries
+        if e.dagster_event and e.dagster_event.event_type_value == "LOGS_CAPTURED"
+        for key in e.dagster_event.event_specific_data.step_keys
+    }
+    assert set(captures) == {"make_table", "shout", "before_pipeline_run", "after_pipeline_run"}
+    with DagsterInstance.from_config(str(home)) as instance:
+        manager = instance.compute_log_manager
+        data = {}
+        for key, capture in captures.items():
+            log_key = manager.build_log_key_for_run(done.run_id, capture.file_key)
+            assert manager.is_capture_complete(log_key), key
+            data[key] = manager.get_log_data(log_key)
+    assert b"shouted on stdout 314" in (data["shout"].stdout or b"")
+    assert b"shouted on stderr 271" in (data["shout"].stderr or b"")
+    assert b"shouted" not in (data["make_table"].stdout or b"")
 
 
 @pytest.mark.parametrize(
