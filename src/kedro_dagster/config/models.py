@@ -331,11 +331,12 @@ class ParallelExecutorOptions(BaseExecutorOptions):
         Worker processes of a run (also the most steps running at once); the CPU count when
         unset.
     start_method : {"forkserver", "spawn", "fork"}
-        How the workers start. ``forkserver`` (the default) and ``spawn``: each worker imports
-        the project and loads its definitions once. ``fork``: workers are copies of the run's
-        process, with everything loaded (the fastest start, Kedro's ``ParallelRunner`` way on
-        Linux), unsafe when a library of the run's process has started threads (gRPC, torch,
-        some database clients): a fork copies their locks mid-use and can hang.
+        How the workers start. ``forkserver`` (the default): forked from a forkserver of the
+        run, with the project loaded there once (see ``preload_project``). ``spawn``: each
+        worker imports the project and loads its definitions once. ``fork``: workers are
+        copies of the run's process, with everything loaded (Kedro's ``ParallelRunner`` way
+        on Linux), unsafe when a library of the run's process has started threads (gRPC,
+        torch, some database clients): a fork copies their locks mid-use and can hang.
     preload_project : bool
         Under ``forkserver`` (default ``True``): the run starts its own forkserver, which
         imports the project and loads the job's definitions once, before the workers are forked
