@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -332,14 +333,14 @@ def test_step_output_is_captured_per_step_and_shown(pool_project: Path, tmp_path
     [
         ({"parallel": {"max_workers": 2}}, ("--job", "chosen"), True),
         ({"parallel": {}}, ("--job=chosen",), True),
-        ({"parallel": {"preload_project": False}}, ("--job", "chosen"), False),
+        ({"parallel": {"preload_project": False}}, ("--job", "chosen"), True),
         ({"parallel": {"start_method": "spawn"}}, ("--job", "chosen"), False),
         ({"multiprocess": {}}, ("--job", "chosen"), False),
         ({"parallel": {}}, ("--job", "other"), False),
         ({"parallel": {}}, (), False),
     ],
 )
-def test_launch_starts_the_forkserver_early_only_for_a_preloading_parallel_job(
+def test_launch_starts_the_forkserver_early_only_for_a_forkserver_parallel_job(
     tmp_path: Path, executor: dict, args: tuple[str, ...], expected: bool
 ) -> None:
     from kedro_dagster.cli import _launches_parallel_job
@@ -357,3 +358,54 @@ def test_launch_starts_the_forkserver_early_only_for_a_preloading_parallel_job(
     # The job's executor may be set in an environment over base.
     write_dagster_yml(tmp_path, {"jobs": {"chosen": {"executor": "chosen_executor"}}}, "local")
     assert _launches_parallel_job(tmp_path, None, args) is expected
+
+
+TWO_RUNS = """
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+from dagster import DagsterInstance, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+source = os.path.abspath("src")
+sys.path.insert(0, source)
+repository = ReconstructableRepository.for_module("envs.definitions", "defs", source)
+job = repository.get_reconstructable_job("default")
+with DagsterInstance.get() as instance:
+    for factor in ("2.0", "3.0"):
+        Path("conf/base/parameters.yml").write_text(f"factor: {factor}\\n")
+        assert execute_job(job, instance=instance).success
+        summary = pd.read_csv("data/summary.csv").set_index("index")
+        print("SCALED", factor, summary.loc["mean", "scaled"])
+"""
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("preload_project", [True, False])
+def test_a_later_run_in_the_same_process_loads_the_project_again(
+    tmp_path: Path, preload_project: bool
+) -> None:
+    # Two runs in one process, the parameters edited in between: the second run's workers
+    # use the edited configuration (its forkserver is its own, started with that run).
+    project = make_project(tmp_path / "p", "envs")
+    executor = {"parallel": {"max_workers": 2, "preload_project": preload_project}}
+    write_dagster_yml(
+        project,
+        {
+            "executors": {"pool": executor},
+            "jobs": {"default": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"}},
+        },
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    result = run(
+        [sys.executable, "-c", TWO_RUNS],
+        cwd=project,
+        env=subprocess_env(tmp_path / "home", PYTHONPATH=str(project / "src")),
+    )
+    scaled = dict(
+        line.split()[1:] for line in result.stdout.splitlines() if line.startswith("SCALED")
+    )
+    assert float(scaled["2.0"]) == pytest.approx(4.0), result.stdout
+    assert float(scaled["3.0"]) == pytest.approx(6.0), result.stdout

@@ -211,7 +211,7 @@ def _dg_commands() -> list[tuple[str, str]]:
 
 
 def _launches_parallel_job(project_path: Path, env: str | None, dg_args: tuple[str, ...]) -> bool:
-    """Whether ``dg launch`` runs a job whose executor preloads a ``parallel`` forkserver.
+    """Whether ``dg launch`` runs a job of a ``parallel`` executor starting from a forkserver.
 
     A cheap look at ``conf/base`` and ``conf/<env>``'s ``dagster.yml`` (no config loader, no
     interpolation): a wrong guess only starts a forkserver the run does not use, or none early.
@@ -237,10 +237,7 @@ def _launches_parallel_job(project_path: Path, env: str | None, dg_args: tuple[s
     if not isinstance(kind, dict) or "parallel" not in kind:
         return False
     options = kind["parallel"] if isinstance(kind["parallel"], dict) else {}
-    return (
-        options.get("start_method", "forkserver") == "forkserver"
-        and options.get("preload_project", True) is not False
-    )
+    return bool(options.get("start_method", "forkserver") == "forkserver")
 
 
 def _dg_executable() -> str:

@@ -163,14 +163,15 @@ def preload_job_from_environment() -> None:
             channel.connect(address)
             while chunk := channel.recv(1 << 16):
                 chunks.append(chunk)
-        job, environ, cwd = pickle.loads(b"".join(chunks))
+        job, environ, cwd, load_project = pickle.loads(b"".join(chunks))
     except Exception:
         return
     os.environ.clear()
     os.environ.update(environ)
     with suppress(Exception):
         os.chdir(cwd)
-        _WarmJob._make(job).get_definition()
+        if load_project:
+            _WarmJob._make(job).get_definition()
 
 
 class _RunForkServer:
@@ -211,15 +212,25 @@ class _RunForkServer:
             else:
                 os.environ[_PRELOAD_ADDRESS_VAR] = previous
 
-    def load(self, recon_job: Any) -> bool:
-        """Send the run's job to the forkserver; ``False`` if it did not ask for it in time."""
+    def load(self, recon_job: Any, project: bool = True) -> bool:
+        """Send the run's job to the forkserver; ``False`` if it did not ask for it in time.
+
+        With ``project=False`` it only takes the run's environment and working directory.
+        """
         listener = self._listener
         if listener is None:
             return False
-        payload = pickle.dumps((recon_job, dict(os.environ), os.getcwd()))
+        payload = pickle.dumps((recon_job, dict(os.environ), os.getcwd(), project))
+        deadline = time.monotonic() + _LOAD_TIMEOUT
         try:
-            listener.settimeout(_LOAD_TIMEOUT)
-            channel, _ = listener.accept()
+            listener.settimeout(_TICK * 10)
+            while True:
+                try:
+                    channel, _ = listener.accept()
+                    break
+                except TimeoutError:
+                    if not self.alive or time.monotonic() > deadline:
+                        return False
             with channel:
                 channel.sendall(payload)
             return True
@@ -227,6 +238,16 @@ class _RunForkServer:
             return False
         finally:
             self._close_listener()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the forkserver process still runs."""
+        pid = self.server._forkserver_pid  # type: ignore[attr-defined]
+        if pid is None:
+            return False
+        with suppress(ChildProcessError):
+            return os.waitpid(pid, os.WNOHANG) == (0, 0)
+        return False
 
     def _close_listener(self) -> None:
         if self._listener is not None:
@@ -248,7 +269,9 @@ class _RunForkServer:
         # from the run's process meanwhile may never do: it is ended rather than waited for.
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        self.server._stop()  # type: ignore[attr-defined]
+        # Already reaped when :attr:`alive` saw it end.
+        with suppress(ChildProcessError):
+            self.server._stop()  # type: ignore[attr-defined]
 
 
 #: The forkserver started ahead of a run by :func:`prestart_forkserver`, until a run takes it.
@@ -263,7 +286,7 @@ def prestart_forkserver() -> None:
     """Start a ``parallel`` run's forkserver now, if this process is about to launch a run.
 
     ``kedro dagster launch`` marks the ``dg launch`` process it starts when the launched job's
-    executor is a ``parallel`` one with a preloaded forkserver (``LAUNCH_PROCESS_VAR`` holds
+    executor is a ``parallel`` one with a forkserver (``LAUNCH_PROCESS_VAR`` holds
     the CLI's pid, so only that direct child matches). There, ``import kedro_dagster`` calls
     this as dg loads the project's definitions, a second or more before the run's executor
     starts: the forkserver's imports overlap with the translation and the run's set-up. The
@@ -568,10 +591,10 @@ class WorkerPoolExecutor(Executor):
     start_method : {"forkserver", "spawn", "fork"}
         How workers start.
     preload_project : bool
-        Under ``forkserver``: the run starts its own forkserver, which imports the project and
-        resolves the job once, so workers fork with the definitions loaded. ``False``: the
-        process-wide forkserver, which preloads no project module; each worker loads the
-        definitions itself.
+        Under ``forkserver`` (always the run's own forkserver, with the run's environment): it
+        also imports the project and resolves the job once, so workers fork with the
+        definitions loaded. ``False``: it imports no module of the project; each worker loads
+        the definitions itself.
     """
 
     def __init__(
@@ -650,19 +673,21 @@ class WorkerPoolExecutor(Executor):
         """The ``multiprocessing`` context the workers start with."""
         preload = _preload_modules()
         prestarted = _take_prestarted()
-        if self._preloads_project:
+        if self._start_method == "forkserver":
+            # The run's own forkserver, never the process-wide one, which outlives the run
+            # (with the environment of its first run, and Dagster's multiprocess steps use it).
             server = prestarted or _RunForkServer(preload)
+            if not server.load(recon_job, self._preload_project) and not server.alive:
+                # It died before asking for the job (a crash in its imports): one more try.
+                server.stop()
+                server = _RunForkServer(preload)
+                server.load(recon_job, self._preload_project)
             stack.callback(server.stop)
-            server.load(recon_job)
             return server.context()
         if prestarted is not None:
             prestarted.stop()
         context = multiprocessing.get_context(self._start_method)
-        if self._start_method == "forkserver":
-            # The process-wide forkserver outlives the run: what every worker imports anyway,
-            # never the project's modules (stale for a later run, and may start threads).
-            context.set_forkserver_preload(preload)
-        elif self._start_method == "fork":
+        if self._start_method == "fork":
             # Forked workers inherit the run process's modules and its resolved definitions.
             _DEFINITIONS["repository"] = recon_job.get_repository_definition()
             _DEFINITIONS[_job_key(recon_job)] = recon_job.get_definition()
