@@ -76,7 +76,7 @@ _EXIT_GRACE = 5.0
 _START_METHODS = ("forkserver", "spawn", "fork")
 #: Seconds the run's process waits for its forkserver to ask for the job (its imports done).
 _LOAD_TIMEOUT = 120.0
-#: Carries the run's pickled job to the run's own forkserver (read and removed there).
+#: Where the run's own forkserver asks for the run's job (read and removed there).
 _PRELOAD_ADDRESS_VAR = "KEDRO_DAGSTER_PARALLEL_PRELOAD_ADDRESS"
 #: Imported last by the run's own forkserver: receives and resolves the run's job.
 _PROJECT_PRELOAD_MODULE = "kedro_dagster.runtime.project_preload"
@@ -175,7 +175,7 @@ def preload_job_from_environment() -> None:
 
 
 class _RunForkServer:
-    """A forkserver of one run that imports the project and resolves the run's job once.
+    """A forkserver of one run, with its environment; it may resolve the run's job once.
 
     Not the process-wide forkserver of ``multiprocessing``: that one lives as long as the
     process and would keep this project's modules and definitions for later runs of other
