@@ -7,8 +7,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from compat import RESOLVE_SOURCE
-from conftest import KEDRO, run, runs_in, subprocess_env
+from conftest import BIN, KEDRO, run, runs_in, subprocess_env
 from kedro_factory import make_project
 
 # The registry notes each call (one per translation) with the calling process id, and each
@@ -81,15 +83,17 @@ def _project(tmp_path: Path, executor: dict) -> Path:
     return project
 
 
-def _translations(tmp_path: Path, executor: dict) -> collections.Counter[str]:
+def _translations(
+    tmp_path: Path, executor: dict, command: tuple[str, ...] = (KEDRO, "dagster")
+) -> collections.Counter[str]:
     """Translations per process of one `kedro dagster launch --job __default__`."""
     project = _project(tmp_path, executor)
     log = tmp_path / "registry.log"
     home = tmp_path / "home"
     run(
-        [KEDRO, "dagster", "launch", "--job", "__default__"],
+        [*command, "launch", "--job", "__default__"],
         cwd=project,
-        env=subprocess_env(home, REGISTRY_LOG=str(log)),
+        env=subprocess_env(home, REGISTRY_LOG=str(log), PYTHONPATH=str(project / "src")),
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
@@ -110,6 +114,48 @@ def test_each_step_process_translates_once(tmp_path: Path) -> None:
     assert set(counts.values()) == {1}, counts
     # The forkserver preloads no module of the project (its node modules may start threads):
     # only the processes translating it import the registry.
+    imports = collections.Counter((tmp_path / "registry.imports").read_text().split())
+    assert set(imports) == set(counts), (imports, counts)
+
+
+def _step_pids(home: Path) -> set[str]:
+    """The processes that ran the steps of the instance's one run (from STEP_START events)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        (dagster_run,) = instance.get_runs()
+        return {
+            str(entry.dagster_event.pid)
+            for entry in instance.all_logs(dagster_run.run_id)
+            if entry.dagster_event is not None
+            and entry.dagster_event.event_type_value == "STEP_START"
+        }
+
+
+@pytest.mark.parametrize("launcher", ["kedro", "dg"])
+def test_parallel_workers_start_with_the_project_loaded(tmp_path: Path, launcher: str) -> None:
+    # `kedro dagster launch` starts the run's forkserver early; `dg launch` at the executor.
+    command = (KEDRO, "dagster") if launcher == "kedro" else (str(BIN / "dg"),)
+    counts = _translations(tmp_path, {"parallel": {"max_workers": 2}}, command)
+    steps = _step_pids(tmp_path / "home")
+    # dg's process and the run's forkserver translate, once each; the workers are forked from
+    # the forkserver with the definitions loaded and run their steps without translating.
+    assert set(counts.values()) == {1}, counts
+    assert len(counts) == 2, counts
+    assert steps and not steps & set(counts), (steps, counts)
+    # Nor do they import the project's modules again.
+    imports = collections.Counter((tmp_path / "registry.imports").read_text().split())
+    assert set(imports) == set(counts), (imports, counts)
+
+
+def test_parallel_preload_project_false_workers_load_it_themselves(tmp_path: Path) -> None:
+    executor = {"parallel": {"max_workers": 2, "preload_project": False}}
+    counts = _translations(tmp_path, executor)
+    steps = _step_pids(tmp_path / "home")
+    # dg's process and each worker that ran steps translate once; the forkserver imports no
+    # module of the project.
+    assert set(counts.values()) == {1}, counts
+    assert steps and steps < set(counts) and len(counts) == len(steps) + 1, (steps, counts)
     imports = collections.Counter((tmp_path / "registry.imports").read_text().split())
     assert set(imports) == set(counts), (imports, counts)
 

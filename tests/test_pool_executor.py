@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,20 @@ def flaky(table):
 
 def die(table):
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def shout(table):
+    import sys
+
+    print("shouted on stdout 314")
+    print("shouted on stderr 271", file=sys.stderr)
+    return table
 """
 
 REGISTRY = """
 from kedro.pipeline import Pipeline, node
 
-from {package}.extra import die, explode, flaky
+from {package}.extra import die, explode, flaky, shout
 from {package}.nodes import make_table, summarise
 
 
@@ -68,6 +77,7 @@ def register_pipelines():
             node(summarise, "boom", "summary", name="after_explode"),
         ]),
         "flaky": Pipeline([first, node(flaky, "table", "flaky_out", name="flaky")]),
+        "shout": Pipeline([first, node(shout, "table", "shouted", name="shout")]),
         "crash": Pipeline([
             first,
             node(die, "table", "dead", name="die"),
@@ -108,6 +118,7 @@ def _project(root: Path, package: str) -> Path:
                 "failing": {"pipeline": {"pipeline_name": "failing"}, "executor": "pool"},
                 "flaky": {"pipeline": {"pipeline_name": "flaky"}, "executor": "retrying"},
                 "crash": {"pipeline": {"pipeline_name": "crash"}, "executor": "pool"},
+                "shout": {"pipeline": {"pipeline_name": "shout"}, "executor": "pool"},
             },
         },
     )
@@ -287,3 +298,119 @@ def test_killed_worker_fails_its_step_and_the_run_ends(pool_project: Path, tmp_p
     assert "Exit code: -9" in text
     assert "terminated by signal 9 (SIGKILL)" in result.stderr
     assert "after_die" not in _steps(entries, "STEP_START")
+
+
+@pytest.mark.timeout(600)
+def test_step_output_is_captured_per_step_and_shown(pool_project: Path, tmp_path: Path) -> None:
+    from dagster import DagsterInstance
+
+    home = tmp_path / "home"
+    result = _launch(pool_project, home, "shout")
+    assert result.returncode == 0, result.stderr[-4000:]
+    # Shown on the launch's own streams while the step runs (mirrored from its capture)...
+    assert "shouted on stdout 314" in result.stdout
+    assert "shouted on stderr 271" in result.stderr
+    # ...and captured in the step's own compute logs, as the UI shows them.
+    (done,) = runs_in(home)
+    entries = _events(home, done.run_id)
+    # One capture per step (a worker captures each of its steps on its own).
+    captures = {
+        key: e.dagster_event.event_specific_data
+        for e in entries
+        if e.dagster_event and e.dagster_event.event_type_value == "LOGS_CAPTURED"
+        for key in e.dagster_event.event_specific_data.step_keys
+    }
+    assert set(captures) == {"make_table", "shout", "before_pipeline_run", "after_pipeline_run"}
+    with DagsterInstance.from_config(str(home)) as instance:
+        manager = instance.compute_log_manager
+        data = {}
+        for key, capture in captures.items():
+            log_key = manager.build_log_key_for_run(done.run_id, capture.file_key)
+            assert manager.is_capture_complete(log_key), key
+            data[key] = manager.get_log_data(log_key)
+    assert b"shouted on stdout 314" in (data["shout"].stdout or b"")
+    assert b"shouted on stderr 271" in (data["shout"].stderr or b"")
+    assert b"shouted" not in (data["make_table"].stdout or b"")
+
+
+@pytest.mark.parametrize(
+    ("executor", "args", "expected"),
+    [
+        ({"parallel": {"max_workers": 2}}, ("--job", "chosen"), True),
+        ({"parallel": {}}, ("--job=chosen",), True),
+        ({"parallel": {"preload_project": False}}, ("--job", "chosen"), True),
+        ({"parallel": {"start_method": "spawn"}}, ("--job", "chosen"), False),
+        ({"multiprocess": {}}, ("--job", "chosen"), False),
+        ({"parallel": {}}, ("--job", "other"), False),
+        ({"parallel": {}}, (), False),
+    ],
+)
+def test_launch_starts_the_forkserver_early_only_for_a_forkserver_parallel_job(
+    tmp_path: Path, executor: dict, args: tuple[str, ...], expected: bool
+) -> None:
+    from kedro_dagster.cli import _launches_parallel_job
+
+    write_dagster_yml(
+        tmp_path,
+        {
+            "executors": {"chosen_executor": executor},
+            "jobs": {
+                "chosen": {"pipeline": {"pipeline_name": "__default__"}},
+                "other": {"pipeline": {"pipeline_name": "__default__"}},
+            },
+        },
+    )
+    # The job's executor may be set in an environment over base.
+    write_dagster_yml(tmp_path, {"jobs": {"chosen": {"executor": "chosen_executor"}}}, "local")
+    assert _launches_parallel_job(tmp_path, None, args) is expected
+
+
+TWO_RUNS = """
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+from dagster import DagsterInstance, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+source = os.path.abspath("src")
+sys.path.insert(0, source)
+repository = ReconstructableRepository.for_module("envs.definitions", "defs", source)
+job = repository.get_reconstructable_job("default")
+with DagsterInstance.get() as instance:
+    for factor in ("2.0", "3.0"):
+        Path("conf/base/parameters.yml").write_text(f"factor: {factor}\\n")
+        assert execute_job(job, instance=instance).success
+        summary = pd.read_csv("data/summary.csv").set_index("index")
+        print("SCALED", factor, summary.loc["mean", "scaled"])
+"""
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("preload_project", [True, False])
+def test_a_later_run_in_the_same_process_loads_the_project_again(
+    tmp_path: Path, preload_project: bool
+) -> None:
+    # Two runs in one process, the parameters edited in between: the second run's workers
+    # use the edited configuration (its forkserver is its own, started with that run).
+    project = make_project(tmp_path / "p", "envs")
+    executor = {"parallel": {"max_workers": 2, "preload_project": preload_project}}
+    write_dagster_yml(
+        project,
+        {
+            "executors": {"pool": executor},
+            "jobs": {"default": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"}},
+        },
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
+    result = run(
+        [sys.executable, "-c", TWO_RUNS],
+        cwd=project,
+        env=subprocess_env(tmp_path / "home", PYTHONPATH=str(project / "src")),
+    )
+    scaled = dict(
+        line.split()[1:] for line in result.stdout.splitlines() if line.startswith("SCALED")
+    )
+    assert float(scaled["2.0"]) == pytest.approx(4.0), result.stdout
+    assert float(scaled["3.0"]) == pytest.approx(6.0), result.stdout

@@ -336,16 +336,26 @@ class ParallelExecutorOptions(BaseExecutorOptions):
         Worker processes of a run (also the most steps running at once); the CPU count when
         unset.
     start_method : {"forkserver", "spawn", "fork"}
-        How the workers start. ``forkserver`` (the default) and ``spawn``: each worker imports
-        the project and loads its definitions once. ``fork``: workers are copies of the run's
-        process, with everything loaded (the fastest start, Kedro's ``ParallelRunner`` way on
-        Linux), unsafe when a library of the run's process has started threads (gRPC, torch,
-        some database clients): a fork copies their locks mid-use and can hang.
+        How the workers start. ``forkserver`` (the default): forked from a forkserver of the
+        run, with the project loaded there once (see ``preload_project``). ``spawn``: each
+        worker imports the project and loads its definitions once. ``fork``: workers are
+        copies of the run's process, with everything loaded (Kedro's ``ParallelRunner`` way
+        on Linux), unsafe when a library of the run's process has started threads (gRPC,
+        torch, some database clients): a fork copies their locks mid-use and can hang.
+    preload_project : bool
+        Under ``forkserver`` (default ``True``): the run starts its own forkserver, which
+        imports the project and loads the job's definitions once, before the workers are forked
+        from it, so no worker translates the project again (as Kedro's ``ParallelRunner`` forks
+        from a process that imported the project). The project's modules are then imported
+        before a fork: a module starting threads at import (torch, gRPC) makes it a fork after
+        threads, which can hang; ``False`` keeps the project out of the forkserver (each
+        worker loads the definitions itself).
     """
 
     kind: ClassVar[str] = "parallel"
     max_workers: PositiveInt | None = None
     start_method: Literal["forkserver", "spawn", "fork"] = "forkserver"
+    preload_project: bool = True
 
 
 _DASK_CLUSTER_TYPES: tuple[str, ...] = ("existing", "local", "yarn", "ssh", "pbs", "moab")

@@ -13,15 +13,24 @@ step process, and streamed to the run's process as they happen, which drives the
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
+import pickle
+import shutil
+import signal
+import socket
+import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
 
 from dagster import Field, Noneable, executor
@@ -38,13 +47,25 @@ from dagster._core.execution.plan.state import KnownExecutionState
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster._core.executor.base import Executor
 from dagster._core.instance import DagsterInstance
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
 from dagster._utils import get_run_crash_explanation, send_interrupt
 from dagster._utils.error import SerializableErrorInfo, serializable_error_info_from_exc_info
 from dagster._utils.interrupts import capture_interrupts
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.engine import Engine
 
-from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
+from kedro_dagster.runtime.log_mirror import mirror_step_logs_in_threads
+from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD, LAUNCH_PROCESS_VAR
 
-__all__ = ["WorkerPoolExecutor", "parallel_executor"]
+__all__ = [
+    "WorkerPoolExecutor",
+    "parallel_executor",
+    "preload_job_from_environment",
+    "prestart_forkserver",
+]
 
 #: How long the run's process waits for a worker's message before checking the workers.
 _TICK = 0.02
@@ -53,6 +74,12 @@ _STOP_GRACE = 15.0
 #: Seconds a worker gets to exit once the run is over.
 _EXIT_GRACE = 5.0
 _START_METHODS = ("forkserver", "spawn", "fork")
+#: Seconds the run's process waits for its forkserver to ask for the job (its imports done).
+_LOAD_TIMEOUT = 120.0
+#: Where the run's own forkserver asks for the run's job (read and removed there).
+_PRELOAD_ADDRESS_VAR = "KEDRO_DAGSTER_PARALLEL_PRELOAD_ADDRESS"
+#: Imported last by the run's own forkserver: receives and resolves the run's job.
+_PROJECT_PRELOAD_MODULE = "kedro_dagster.runtime.project_preload"
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,260 @@ class _WarmJob(ReconstructableJob):
         return job
 
 
+def preload_job_from_environment() -> None:
+    """In a run's own forkserver: resolve the run's job once, so forked workers start warm.
+
+    The forkserver connects to the address its run's process left in the environment and
+    receives the job, the run process's environment and working directory (taken when the job
+    is sent, so that a forkserver started early loads what the run loads). Without an address,
+    or when nothing comes (the run's process gave up waiting, or has gone), nothing is loaded:
+    the workers resolve the job themselves. A failure to resolve is left to the workers too,
+    which report it on a step.
+    """
+    address = os.environ.pop(_PRELOAD_ADDRESS_VAR, None)
+    if address is None:
+        return
+    chunks = []
+    try:
+        with socket.socket(socket.AF_UNIX) as channel:
+            channel.connect(address)
+            while chunk := channel.recv(1 << 16):
+                chunks.append(chunk)
+        job, environ, cwd, load_project = pickle.loads(b"".join(chunks))
+    except Exception:
+        return
+    os.environ.clear()
+    os.environ.update(environ)
+    with suppress(Exception):
+        os.chdir(cwd)
+        if load_project:
+            _WarmJob._make(job).get_definition()
+
+
+class _RunForkServer:
+    """A forkserver of one run, with its environment; it may resolve the run's job once.
+
+    Not the process-wide forkserver of ``multiprocessing``: that one lives as long as the
+    process and would keep this project's modules and definitions for later runs of other
+    projects or settings (tests, ``dagster dev``-like hosts), and Dagster's multiprocess
+    executor forks its step processes from it too. This one serves one run and is stopped at
+    its end, so a worker never runs a stale job.
+
+    It starts in two phases: spawned (it imports ``preload``, most of its start-up), then
+    given the job (:meth:`load`: it imports the project and translates it, with the
+    environment of that moment), so that the first phase can overlap with the run process's
+    own start (:func:`prestart_forkserver`).
+    """
+
+    def __init__(self, preload: list[str]) -> None:
+        self.server = forkserver.ForkServer()
+        self.server.set_forkserver_preload([*preload, _PROJECT_PRELOAD_MODULE])
+        self._folder = tempfile.mkdtemp(prefix="kedro-dagster-")
+        self._address = os.path.join(self._folder, "job")
+        self._listener: socket.socket | None = socket.socket(socket.AF_UNIX)
+        self._listener.bind(self._address)
+        self._listener.listen(1)
+        # The forkserver inherits the environment when it is spawned: the variable is set
+        # only for that moment.
+        previous = os.environ.get(_PRELOAD_ADDRESS_VAR)
+        os.environ[_PRELOAD_ADDRESS_VAR] = self._address
+        try:
+            self.server.ensure_running()
+        except BaseException:
+            self._close_listener()
+            raise
+        finally:
+            if previous is None:
+                os.environ.pop(_PRELOAD_ADDRESS_VAR, None)
+            else:
+                os.environ[_PRELOAD_ADDRESS_VAR] = previous
+
+    def load(self, recon_job: Any, project: bool = True) -> bool:
+        """Send the run's job to the forkserver; ``False`` if it did not ask for it in time.
+
+        With ``project=False`` it only takes the run's environment and working directory.
+        """
+        listener = self._listener
+        if listener is None:
+            return False
+        payload = pickle.dumps((recon_job, dict(os.environ), os.getcwd(), project))
+        deadline = time.monotonic() + _LOAD_TIMEOUT
+        try:
+            listener.settimeout(_TICK * 10)
+            while True:
+                try:
+                    channel, _ = listener.accept()
+                    break
+                except TimeoutError:
+                    if not self.alive or time.monotonic() > deadline:
+                        return False
+            with channel:
+                channel.sendall(payload)
+            return True
+        except OSError:
+            return False
+        finally:
+            self._close_listener()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the forkserver process still runs."""
+        pid = self.server._forkserver_pid  # type: ignore[attr-defined]
+        if pid is None:
+            return False
+        with suppress(ChildProcessError):
+            return os.waitpid(pid, os.WNOHANG) == (0, 0)
+        return False
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def context(self) -> Any:
+        """A ``multiprocessing`` context whose processes this forkserver forks."""
+        return _RunContext(self.server)
+
+    def stop(self) -> None:
+        """End the forkserver (its workers have exited), without waiting on other processes."""
+        self._close_listener()
+        pid = self.server._forkserver_pid  # type: ignore[attr-defined]
+        if pid is None:
+            return
+        # It exits once every holder of its "alive" pipe closed it, which a process forked
+        # from the run's process meanwhile may never do: it is ended rather than waited for.
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        # Already reaped when :attr:`alive` saw it end.
+        with suppress(ChildProcessError):
+            self.server._stop()  # type: ignore[attr-defined]
+
+
+#: The forkserver started ahead of a run by :func:`prestart_forkserver`, until a run takes it.
+_PRESTARTED: list[_RunForkServer] = []
+
+
+def _preload_modules() -> list[str]:
+    return [__name__, *FORKSERVER_PRELOAD]
+
+
+def prestart_forkserver() -> None:
+    """Start a ``parallel`` run's forkserver now, if this process is about to launch a run.
+
+    ``kedro dagster launch`` marks the ``dg launch`` process it starts when the launched job's
+    executor is a ``parallel`` one with a forkserver (``LAUNCH_PROCESS_VAR`` holds
+    the CLI's pid, so only that direct child matches). There, ``import kedro_dagster`` calls
+    this as dg loads the project's definitions, a second or more before the run's executor
+    starts: the forkserver's imports overlap with the translation and the run's set-up. The
+    variable is removed so that no process started from here does the same. A forkserver no run
+    takes is stopped when a run starts without it, or ends with this process.
+    """
+    marker = os.environ.pop(LAUNCH_PROCESS_VAR, None)
+    if marker != str(os.getppid()) or _PRESTARTED:
+        return
+    with suppress(Exception):
+        _PRESTARTED.append(_RunForkServer(_preload_modules()))
+
+
+def _take_prestarted() -> _RunForkServer | None:
+    return _PRESTARTED.pop() if _PRESTARTED else None
+
+
+class _RunPopen(popen_forkserver.Popen):
+    """Starts a process from a given forkserver rather than the process-wide one."""
+
+    def __init__(self, process_obj: Any, server: forkserver.ForkServer) -> None:
+        self._server = server
+        super().__init__(process_obj)
+
+    def _launch(self, process_obj: Any) -> None:
+        # The standard forkserver launch, with this Popen's server, except that the worker does
+        # not re-run the main module of the run's process (``dg``'s CLI, 0.1-0.2 s of imports):
+        # a worker's target and tasks live in importable modules.
+        preparation = spawn.get_preparation_data(process_obj._name)
+        preparation.pop("init_main_from_path", None)
+        preparation.pop("init_main_from_name", None)
+        data = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(preparation, data)
+            reduction.dump(process_obj, data)
+        finally:
+            set_spawning_popen(None)
+        fds: list[int] = self._fds  # type: ignore[attr-defined]
+        self.sentinel, writer = self._server.connect_to_new_process(fds)
+        # The child watches this duplicate to learn that its parent has gone.
+        parent_end = os.dup(writer)
+        close_fds = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close_fds, (parent_end, self.sentinel))
+        with open(writer, "wb", closefd=True) as stream:
+            stream.write(data.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _RunProcess(ForkServerProcess):
+    """A process forked by the forkserver it is given (taken off before it is pickled)."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        return _RunPopen(process_obj, process_obj.__dict__.pop("_run_forkserver"))
+
+
+class _RunContext(ForkServerContext):
+    """A forkserver context whose processes start from a run's own forkserver."""
+
+    def __init__(self, server: forkserver.ForkServer) -> None:
+        self._server = server
+
+    def Process(self, *args: Any, **kwargs: Any) -> _RunProcess:  # type: ignore[override]
+        """A process to be forked by the run's forkserver."""
+        process = _RunProcess(*args, **kwargs)
+        process._run_forkserver = self._server  # type: ignore[attr-defined]
+        return process
+
+
+def _keep_event_log_open(instance: DagsterInstance, run_id: str, stack: ExitStack) -> None:
+    """Make the run's SQLite event log cheaper to write from this worker.
+
+    Dagster's SQLite event log opens a connection per stored event (about 13 per step) and
+    commits each event with a sync to disk. Two of those costs are dropped here, for the event
+    log's own files only:
+
+    - in WAL mode the last connection to close a database checkpoints its write-ahead log into
+      it and deletes it, so each event paid a checkpoint: an idle connection held here makes
+      every other close a plain close (SQLite still checkpoints on its own, and when the worker
+      exits);
+    - its connections commit with ``synchronous=NORMAL``, SQLite's advised setting in WAL mode:
+      no disk sync per commit; a worker or run process that crashes loses nothing, a power
+      loss may lose the last events, never the database.
+    """
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage):
+        return
+    folder = os.path.realpath(os.path.dirname(storage.path_for_shard(run_id)))
+
+    def normal_sync(dbapi_connection: Any, _record: Any) -> None:
+        if not isinstance(dbapi_connection, sqlite3.Connection):
+            return
+        with suppress(sqlite3.Error):
+            files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
+            if any(name and os.path.dirname(os.path.realpath(name)) == folder for name in files):
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    sqlalchemy_event.listen(Engine, "connect", normal_sync)
+    stack.callback(sqlalchemy_event.remove, Engine, "connect", normal_sync)
+    for shard in (run_id, INDEX_SHARD_NAME):
+        path = storage.path_for_shard(shard)
+        if not os.path.exists(path):
+            continue
+        with suppress(sqlite3.Error):
+            connection = sqlite3.connect(path, timeout=30)
+            stack.callback(connection.close)
+            # Reading maps the shared WAL index, which is what marks the connection as open.
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+
+
 def _interrupt_steps(stop: Any, busy: threading.Event) -> None:
     """Interrupt the worker's step (as Dagster's step processes are) once ``stop`` is set."""
     stop.wait()
@@ -160,7 +441,13 @@ def _worker_main(
     keep_run_contexts()
     recon_job = _WarmJob._make(recon_job)
     busy = threading.Event()
-    with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
+    held_run = False
+    with (
+        capture_interrupts(),
+        DagsterInstance.from_ref(instance_ref) as instance,
+        ExitStack() as held,
+    ):
+        mirror_step_logs_in_threads(instance)
         # Warm up before the first step arrives: imports and the project's translation. An
         # error here is the step's to report (through `_run_step`), not the worker's.
         with suppress(Exception):
@@ -172,6 +459,9 @@ def _worker_main(
             task = inbox.get()
             if task is None:
                 return
+            if not held_run:
+                held_run = True
+                _keep_event_log_open(instance, task.dagster_run.run_id, held)
             busy.set()
             try:
                 _run_step(index, task, recon_job, instance, outbox)
@@ -298,18 +588,28 @@ class WorkerPoolExecutor(Executor):
         Whether steps asking for a retry are retried.
     max_workers : int, optional
         Worker processes (and steps at once); the CPU count when unset.
-    start_method : {"forkserver", "spawn"}
+    start_method : {"forkserver", "spawn", "fork"}
         How workers start.
+    preload_project : bool
+        Under ``forkserver`` (always the run's own forkserver, with the run's environment): it
+        also imports the project and resolves the job once, so workers fork with the
+        definitions loaded. ``False``: it imports no module of the project; each worker loads
+        the definitions itself.
     """
 
     def __init__(
-        self, retries: RetryMode, max_workers: int | None = None, start_method: str = "forkserver"
+        self,
+        retries: RetryMode,
+        max_workers: int | None = None,
+        start_method: str = "forkserver",
+        preload_project: bool = True,
     ) -> None:
         if start_method not in _START_METHODS:
             raise ValueError(f"start_method must be one of {_START_METHODS}, not {start_method!r}")
         self._retries = retries
         self._max_workers = max_workers or multiprocessing.cpu_count()
         self._start_method = start_method
+        self._preload_project = preload_project
 
     @property
     def retries(self) -> RetryMode:
@@ -325,28 +625,23 @@ class WorkerPoolExecutor(Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         """Execute ``execution_plan``'s steps in the workers, yielding their events."""
-        context = multiprocessing.get_context(self._start_method)
-        if self._start_method == "forkserver":
-            # What every worker imports anyway, never the project's modules: they may start
-            # threads, which a fork would copy half-way.
-            context.set_forkserver_preload([__name__, *FORKSERVER_PRELOAD])
-        elif self._start_method == "fork":
-            # Forked workers inherit the run process's modules and its resolved definitions.
-            job = plan_context.reconstructable_job
-            _DEFINITIONS["repository"] = job.get_repository_definition()
-            _DEFINITIONS[_job_key(job)] = job.get_definition()
-        size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
-        yield DagsterEvent.engine_event(
-            plan_context,
-            f"Executing steps in {size} warm worker process(es) of the parallel executor "
-            f"(run process pid {os.getpid()}, start method {self._start_method}).",
-            event_specific_data=EngineEventData.multiprocess(
-                os.getpid(), step_keys_to_execute=execution_plan.step_keys_to_execute
-            ),
-        )
         started = time.monotonic()
         errors: list[SerializableErrorInfo] = []
         with ExitStack() as stack:
+            # First of all: the forkserver's imports and translation overlap with what the run's
+            # process does until the first step is submitted.
+            context = self._context(plan_context.reconstructable_job, stack)
+            size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
+            preloaded = " with the project preloaded" if self._preloads_project else ""
+            yield DagsterEvent.engine_event(
+                plan_context,
+                f"Executing steps in {size} warm worker process(es) of the parallel executor "
+                f"(run process pid {os.getpid()}, start method {self._start_method}"
+                f"{preloaded}).",
+                event_specific_data=EngineEventData.multiprocess(
+                    os.getpid(), step_keys_to_execute=execution_plan.step_keys_to_execute
+                ),
+            )
             concurrency = stack.enter_context(
                 InstanceConcurrencyContext(plan_context.instance, plan_context.dagster_run)
             )
@@ -369,6 +664,34 @@ class WorkerPoolExecutor(Executor):
             f"Parallel executor: all steps done in {elapsed:.1f} s.",
             event_specific_data=EngineEventData.multiprocess(os.getpid()),
         )
+
+    @property
+    def _preloads_project(self) -> bool:
+        return self._start_method == "forkserver" and self._preload_project
+
+    def _context(self, recon_job: Any, stack: ExitStack) -> Any:
+        """The ``multiprocessing`` context the workers start with."""
+        preload = _preload_modules()
+        prestarted = _take_prestarted()
+        if self._start_method == "forkserver":
+            # The run's own forkserver, never the process-wide one, which outlives the run
+            # (with the environment of its first run, and Dagster's multiprocess steps use it).
+            server = prestarted or _RunForkServer(preload)
+            if not server.load(recon_job, self._preload_project) and not server.alive:
+                # It died before asking for the job (a crash in its imports): one more try.
+                server.stop()
+                server = _RunForkServer(preload)
+                server.load(recon_job, self._preload_project)
+            stack.callback(server.stop)
+            return server.context()
+        if prestarted is not None:
+            prestarted.stop()
+        context = multiprocessing.get_context(self._start_method)
+        if self._start_method == "fork":
+            # Forked workers inherit the run process's modules and its resolved definitions.
+            _DEFINITIONS["repository"] = recon_job.get_repository_definition()
+            _DEFINITIONS[_job_key(recon_job)] = recon_job.get_definition()
+        return context
 
     def _drive(
         self,
@@ -516,7 +839,14 @@ class WorkerPoolExecutor(Executor):
             str,
             is_required=False,
             default_value="forkserver",
-            description="How the workers start: forkserver or spawn.",
+            description="How the workers start: forkserver, spawn or fork.",
+        ),
+        "preload_project": Field(
+            bool,
+            is_required=False,
+            default_value=True,
+            description="Under forkserver: the run's own forkserver imports the project and "
+            "loads the job's definitions once, so workers start with them.",
         ),
         "retries": get_retries_config(),
     },
@@ -528,7 +858,8 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
     Parameters
     ----------
     init_context : InitExecutorContext
-        Dagster's executor init context (``max_workers``, ``start_method``, ``retries``).
+        Dagster's executor init context (``max_workers``, ``start_method``,
+        ``preload_project``, ``retries``).
 
     Returns
     -------
@@ -539,4 +870,5 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
         retries=RetryMode.from_config(config["retries"]) or RetryMode.ENABLED,
         max_workers=config.get("max_workers"),
         start_method=config.get("start_method") or "forkserver",
+        preload_project=config.get("preload_project", True),
     )
