@@ -134,7 +134,7 @@ def _step_pids(home: Path) -> set[str]:
 
 @pytest.mark.parametrize("launcher", ["kedro", "dg"])
 def test_parallel_workers_start_with_the_project_loaded(tmp_path: Path, launcher: str) -> None:
-    # `kedro dagster launch` starts the run's forkserver early; `dg launch` at the executor.
+    # Through our CLI and through dg itself: the executor starts the run's forkserver.
     command = (KEDRO, "dagster") if launcher == "kedro" else (str(BIN / "dg"),)
     counts = _translations(tmp_path, {"parallel": {"max_workers": 2}}, command)
     steps = _step_pids(tmp_path / "home")

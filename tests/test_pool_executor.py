@@ -333,38 +333,6 @@ def test_step_output_is_captured_per_step_and_shown(pool_project: Path, tmp_path
     assert b"shouted" not in (data["make_table"].stdout or b"")
 
 
-@pytest.mark.parametrize(
-    ("executor", "args", "expected"),
-    [
-        ({"parallel": {"max_workers": 2}}, ("--job", "chosen"), True),
-        ({"parallel": {}}, ("--job=chosen",), True),
-        ({"parallel": {"preload_project": False}}, ("--job", "chosen"), True),
-        ({"parallel": {"start_method": "spawn"}}, ("--job", "chosen"), False),
-        ({"multiprocess": {}}, ("--job", "chosen"), False),
-        ({"parallel": {}}, ("--job", "other"), False),
-        ({"parallel": {}}, (), False),
-    ],
-)
-def test_launch_starts_the_forkserver_early_only_for_a_forkserver_parallel_job(
-    tmp_path: Path, executor: dict, args: tuple[str, ...], expected: bool
-) -> None:
-    from kedro_dagster.cli import _launches_parallel_job
-
-    write_dagster_yml(
-        tmp_path,
-        {
-            "executors": {"chosen_executor": executor},
-            "jobs": {
-                "chosen": {"pipeline": {"pipeline_name": "__default__"}},
-                "other": {"pipeline": {"pipeline_name": "__default__"}},
-            },
-        },
-    )
-    # The job's executor may be set in an environment over base.
-    write_dagster_yml(tmp_path, {"jobs": {"chosen": {"executor": "chosen_executor"}}}, "local")
-    assert _launches_parallel_job(tmp_path, None, args) is expected
-
-
 TWO_RUNS = """
 import os
 import sys

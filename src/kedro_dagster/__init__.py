@@ -7,12 +7,9 @@ plugin's commands) does not import Dagster.
 from __future__ import annotations
 
 import importlib
-import os as _os
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _distribution_version
 from typing import TYPE_CHECKING, Any
-
-from kedro_dagster.runtime.preload import LAUNCH_PROCESS_VAR as _LAUNCH_PROCESS_VAR
 
 try:  # one source of truth: pyproject.toml's version, as installed
     __version__ = _distribution_version("kedro-dagster")
@@ -127,10 +124,3 @@ if TYPE_CHECKING:  # pragma: no cover
         ScheduleCreator,
     )
     from kedro_dagster.utils import format_dataset_name, format_node_name, unformat_asset_name
-
-if _os.environ.get(_LAUNCH_PROCESS_VAR):
-    # `kedro dagster launch`'s run process, launching a `parallel` job: its forkserver starts
-    # while Dagster loads the definitions (see worker_pool.prestart_forkserver).
-    from kedro_dagster.runtime.worker_pool import prestart_forkserver as _prestart_forkserver
-
-    _prestart_forkserver()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import itertools
 import os
 import subprocess
 import sys
@@ -161,11 +160,6 @@ def _dg_command(name: str) -> click.Command:
         environ = dev_environment(project_path, env, source_dir=Path(metadata.source_dir))
         if path[:2] == ["check", "defs"]:  # the whole preflight: construct every dataset too
             environ.setdefault("KEDRO_DAGSTER_PREFLIGHT", "full")
-        if path[0] == "launch" and _launches_parallel_job(project_path, env, dg_args):
-            # The run happens in dg's process: its `parallel` executor may start early there.
-            from kedro_dagster.runtime.preload import LAUNCH_PROCESS_VAR
-
-            environ[LAUNCH_PROCESS_VAR] = str(os.getpid())
         args = list(dg_args)
         # Resolving dg's command tree imports all of dg (~0.5 s): only when it matters.
         if (log_level or log_format) and _dg_has_log_options(path):
@@ -208,36 +202,6 @@ def _dg_commands() -> list[tuple[str, str]]:
         if command is not None and not command.hidden:
             commands.append((name, command.get_short_help_str(limit=70)))
     return commands
-
-
-def _launches_parallel_job(project_path: Path, env: str | None, dg_args: tuple[str, ...]) -> bool:
-    """Whether ``dg launch`` runs a job of a ``parallel`` executor starting from a forkserver.
-
-    A cheap look at ``conf/base`` and ``conf/<env>``'s ``dagster.yml`` (no config loader, no
-    interpolation): a wrong guess only starts a forkserver the run does not use, or none early.
-    """
-    args = list(dg_args)
-    job = next(
-        (value for flag, value in itertools.pairwise(args) if flag in ("--job", "-j")),
-        None,
-    ) or next((arg.split("=", 1)[1] for arg in args if arg.startswith("--job=")), None)
-    if not job:
-        return False
-    executors: dict[str, Any] = {}
-    executor: Any = None
-    for conf_env in ("base", env or os.environ.get("KEDRO_ENV") or "local"):
-        try:
-            text = (project_path / "conf" / conf_env / "dagster.yml").read_text(encoding="utf-8")
-            data = yaml.safe_load(text) or {}
-            executors.update(data.get("executors") or {})
-            executor = (data.get("jobs") or {}).get(job, {}).get("executor", executor)
-        except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError):
-            continue
-    kind = executors.get(executor) if isinstance(executor, str) else executor
-    if not isinstance(kind, dict) or "parallel" not in kind:
-        return False
-    options = kind["parallel"] if isinstance(kind["parallel"], dict) else {}
-    return bool(options.get("start_method", "forkserver") == "forkserver")
 
 
 def _dg_executable() -> str:

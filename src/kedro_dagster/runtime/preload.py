@@ -6,7 +6,7 @@ executor's workers.
 
 from __future__ import annotations
 
-__all__ = ["FORKSERVER_PRELOAD", "LAUNCH_PROCESS_VAR"]
+__all__ = ["FORKSERVER_PRELOAD"]
 
 #: What a forkserver imports once, so step processes fork warm:
 #: what every step process imports anyway (Dagster's SQL storage behind the instance,
@@ -29,7 +29,3 @@ FORKSERVER_PRELOAD: tuple[str, ...] = (
     "kedro_dagster.translation",
     "kedro_dagster.runtime.resources",
 )
-
-#: Set by ``kedro dagster launch`` for the ``dg launch`` process it starts, to its own pid: that
-#: process runs the job, and a ``parallel`` executor may start its forkserver early there.
-LAUNCH_PROCESS_VAR = "KEDRO_DAGSTER_LAUNCH_PARENT"

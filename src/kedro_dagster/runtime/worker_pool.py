@@ -20,7 +20,6 @@ import pickle
 import shutil
 import signal
 import socket
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -47,24 +46,18 @@ from dagster._core.execution.plan.state import KnownExecutionState
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster._core.executor.base import Executor
 from dagster._core.instance import DagsterInstance
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SqliteEventLogStorage,
-)
 from dagster._utils import get_run_crash_explanation, send_interrupt
 from dagster._utils.error import SerializableErrorInfo, serializable_error_info_from_exc_info
 from dagster._utils.interrupts import capture_interrupts
-from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.engine import Engine
 
+from kedro_dagster.runtime.event_log import event_log_held_open
 from kedro_dagster.runtime.log_mirror import mirror_step_logs_in_threads
-from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD, LAUNCH_PROCESS_VAR
+from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
 
 __all__ = [
     "WorkerPoolExecutor",
     "parallel_executor",
     "preload_job_from_environment",
-    "prestart_forkserver",
 ]
 
 #: How long the run's process waits for a worker's message before checking the workers.
@@ -149,7 +142,7 @@ def preload_job_from_environment() -> None:
 
     The forkserver connects to the address its run's process left in the environment and
     receives the job, the run process's environment and working directory (taken when the job
-    is sent, so that a forkserver started early loads what the run loads). Without an address,
+    is sent, so that the forkserver loads what the run loads). Without an address,
     or when nothing comes (the run's process gave up waiting, or has gone), nothing is loaded:
     the workers resolve the job themselves. A failure to resolve is left to the workers too,
     which report it on a step.
@@ -185,8 +178,7 @@ class _RunForkServer:
 
     It starts in two phases: spawned (it imports ``preload``, most of its start-up), then
     given the job (:meth:`load`: it imports the project and translates it, with the
-    environment of that moment), so that the first phase can overlap with the run process's
-    own start (:func:`prestart_forkserver`).
+    environment of that moment).
     """
 
     def __init__(self, preload: list[str]) -> None:
@@ -274,34 +266,8 @@ class _RunForkServer:
             self.server._stop()  # type: ignore[attr-defined]
 
 
-#: The forkserver started ahead of a run by :func:`prestart_forkserver`, until a run takes it.
-_PRESTARTED: list[_RunForkServer] = []
-
-
 def _preload_modules() -> list[str]:
     return [__name__, *FORKSERVER_PRELOAD]
-
-
-def prestart_forkserver() -> None:
-    """Start a ``parallel`` run's forkserver now, if this process is about to launch a run.
-
-    ``kedro dagster launch`` marks the ``dg launch`` process it starts when the launched job's
-    executor is a ``parallel`` one with a forkserver (``LAUNCH_PROCESS_VAR`` holds
-    the CLI's pid, so only that direct child matches). There, ``import kedro_dagster`` calls
-    this as dg loads the project's definitions, a second or more before the run's executor
-    starts: the forkserver's imports overlap with the translation and the run's set-up. The
-    variable is removed so that no process started from here does the same. A forkserver no run
-    takes is stopped when a run starts without it, or ends with this process.
-    """
-    marker = os.environ.pop(LAUNCH_PROCESS_VAR, None)
-    if marker != str(os.getppid()) or _PRESTARTED:
-        return
-    with suppress(Exception):
-        _PRESTARTED.append(_RunForkServer(_preload_modules()))
-
-
-def _take_prestarted() -> _RunForkServer | None:
-    return _PRESTARTED.pop() if _PRESTARTED else None
 
 
 class _RunPopen(popen_forkserver.Popen):
@@ -355,47 +321,6 @@ class _RunContext(ForkServerContext):
         process = _RunProcess(*args, **kwargs)
         process._run_forkserver = self._server  # type: ignore[attr-defined]
         return process
-
-
-def _keep_event_log_open(instance: DagsterInstance, run_id: str, stack: ExitStack) -> None:
-    """Make the run's SQLite event log cheaper to write from this worker.
-
-    Dagster's SQLite event log opens a connection per stored event (about 13 per step) and
-    commits each event with a sync to disk. Two of those costs are dropped here, for the event
-    log's own files only:
-
-    - in WAL mode the last connection to close a database checkpoints its write-ahead log into
-      it and deletes it, so each event paid a checkpoint: an idle connection held here makes
-      every other close a plain close (SQLite still checkpoints on its own, and when the worker
-      exits);
-    - its connections commit with ``synchronous=NORMAL``, SQLite's advised setting in WAL mode:
-      no disk sync per commit; a worker or run process that crashes loses nothing, a power
-      loss may lose the last events, never the database.
-    """
-    storage = instance.event_log_storage
-    if not isinstance(storage, SqliteEventLogStorage):
-        return
-    folder = os.path.realpath(os.path.dirname(storage.path_for_shard(run_id)))
-
-    def normal_sync(dbapi_connection: Any, _record: Any) -> None:
-        if not isinstance(dbapi_connection, sqlite3.Connection):
-            return
-        with suppress(sqlite3.Error):
-            files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
-            if any(name and os.path.dirname(os.path.realpath(name)) == folder for name in files):
-                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-    sqlalchemy_event.listen(Engine, "connect", normal_sync)
-    stack.callback(sqlalchemy_event.remove, Engine, "connect", normal_sync)
-    for shard in (run_id, INDEX_SHARD_NAME):
-        path = storage.path_for_shard(shard)
-        if not os.path.exists(path):
-            continue
-        with suppress(sqlite3.Error):
-            connection = sqlite3.connect(path, timeout=30)
-            stack.callback(connection.close)
-            # Reading maps the shared WAL index, which is what marks the connection as open.
-            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
 
 
 def _interrupt_steps(stop: Any, busy: threading.Event) -> None:
@@ -461,7 +386,8 @@ def _worker_main(
                 return
             if not held_run:
                 held_run = True
-                _keep_event_log_open(instance, task.dagster_run.run_id, held)
+                # For the worker's life, not a step's (see runtime/event_log.py).
+                held.enter_context(event_log_held_open(instance, task.dagster_run.run_id))
             busy.set()
             try:
                 _run_step(index, task, recon_job, instance, outbox)
@@ -672,11 +598,10 @@ class WorkerPoolExecutor(Executor):
     def _context(self, recon_job: Any, stack: ExitStack) -> Any:
         """The ``multiprocessing`` context the workers start with."""
         preload = _preload_modules()
-        prestarted = _take_prestarted()
         if self._start_method == "forkserver":
             # The run's own forkserver, never the process-wide one, which outlives the run
             # (with the environment of its first run, and Dagster's multiprocess steps use it).
-            server = prestarted or _RunForkServer(preload)
+            server = _RunForkServer(preload)
             if not server.load(recon_job, self._preload_project) and not server.alive:
                 # It died before asking for the job (a crash in its imports): one more try.
                 server.stop()
@@ -684,8 +609,6 @@ class WorkerPoolExecutor(Executor):
                 server.load(recon_job, self._preload_project)
             stack.callback(server.stop)
             return server.context()
-        if prestarted is not None:
-            prestarted.stop()
         context = multiprocessing.get_context(self._start_method)
         if self._start_method == "fork":
             # Forked workers inherit the run process's modules and its resolved definitions.
