@@ -11,6 +11,7 @@ process's steps. It holds no transaction, so readers and writers elsewhere are n
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -19,6 +20,11 @@ from typing import Any
 from kedro_dagster._dagster_internals import sqlite_event_log_files
 
 __all__ = ["event_log_held_open"]
+
+#: Files held open already, with the holding process (a parallel worker holds them for its
+#: life and the ``kedro_run`` resource of each of its steps asks again; a forked child holds
+#: its own).
+_HELD: set[tuple[int, str]] = set()
 
 
 @contextmanager
@@ -34,6 +40,11 @@ def event_log_held_open(instance: Any, run_id: str) -> Iterator[None]:
     """
     with ExitStack() as stack:
         for path in sqlite_event_log_files(instance, run_id):
+            key = (os.getpid(), path)
+            if key in _HELD:
+                continue
+            _HELD.add(key)
+            stack.callback(_HELD.discard, key)
             with suppress(sqlite3.Error):
                 connection = sqlite3.connect(path, timeout=30)
                 stack.callback(connection.close)

@@ -158,7 +158,6 @@ class InProcessMemoryStorage(IOManager):
     def __init__(self, base_dir: str) -> None:
         self.base_dir = base_dir
         self.values: dict[tuple[str, ...], Any] = {}
-        self._spilling = False
 
     def _path(self, identifier: tuple[str, ...]) -> str:
         return os.path.join(self.base_dir, *identifier)
@@ -181,11 +180,8 @@ class InProcessMemoryStorage(IOManager):
             )
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Keep ``obj`` in memory (and in a file once the run has a failed step)."""
-        identifier = tuple(context.get_identifier())
-        self.values[identifier] = obj
-        if self._spilling:
-            self._write(identifier, obj)
+        """Keep ``obj`` in memory."""
+        self.values[tuple(context.get_identifier())] = obj
 
     def load_input(self, context: InputContext) -> Any:
         """The value in memory, else the file a failed parent run left (re-execution)."""
@@ -204,8 +200,7 @@ class InProcessMemoryStorage(IOManager):
             return pickle.load(file)
 
     def spill(self) -> None:
-        """Write every value held (and every later one) to run-scoped files."""
-        self._spilling = True
+        """Write every value held to run-scoped files (after the run's steps)."""
         for identifier, obj in self.values.items():
             if not os.path.exists(self._path(identifier)):
                 self._write(identifier, obj)
