@@ -84,7 +84,10 @@ def _project(tmp_path: Path, executor: dict) -> Path:
 
 
 def _translations(
-    tmp_path: Path, executor: dict, command: tuple[str, ...] = (KEDRO, "dagster")
+    tmp_path: Path,
+    executor: dict,
+    command: tuple[str, ...] = (KEDRO, "dagster"),
+    **env: str,
 ) -> collections.Counter[str]:
     """Translations per process of one `kedro dagster launch --job __default__`."""
     project = _project(tmp_path, executor)
@@ -93,7 +96,7 @@ def _translations(
     run(
         [*command, "launch", "--job", "__default__"],
         cwd=project,
-        env=subprocess_env(home, REGISTRY_LOG=str(log), PYTHONPATH=str(project / "src")),
+        env=subprocess_env(home, REGISTRY_LOG=str(log), PYTHONPATH=str(project / "src"), **env),
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
@@ -132,11 +135,60 @@ def _step_pids(home: Path) -> set[str]:
         }
 
 
+def _engine_messages(home: Path) -> list[str]:
+    """The messages of the engine events of the instance's one run."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        (dagster_run,) = instance.get_runs()
+        return [
+            entry.user_message
+            for entry in instance.all_logs(dagster_run.run_id)
+            if entry.dagster_event is not None
+            and entry.dagster_event.event_type_value == "ENGINE_EVENT"
+        ]
+
+
+def _python_default_start_method() -> str:
+    """Python's documented default start method here, which Kedro's ParallelRunner follows."""
+    if sys.platform == "linux":
+        return "fork" if sys.version_info < (3, 14) else "forkserver"
+    return "spawn"
+
+
+@pytest.mark.parametrize("kedro_mp_context", [None, "spawn"])
+def test_parallel_starts_its_workers_as_kedro_parallel_runner(
+    tmp_path: Path, kedro_mp_context: str | None
+) -> None:
+    # No start_method: the run's process starts the workers as ParallelRunner would there.
+    env = {"KEDRO_MP_CONTEXT": kedro_mp_context} if kedro_mp_context else {}
+    counts = _translations(tmp_path, {"parallel": {"max_workers": 2}}, **env)
+    home = tmp_path / "home"
+    steps = _step_pids(home)
+    method = kedro_mp_context or _python_default_start_method()
+    assert any(
+        f"start method {method} (as Kedro's ParallelRunner)" in message
+        for message in _engine_messages(home)
+    ), _engine_messages(home)
+    imports = collections.Counter((tmp_path / "registry.imports").read_text().split())
+    assert set(imports) == set(counts), (imports, counts)
+    if method == "fork":
+        # The workers are copies of dg's process, which alone translated and imported the
+        # project; they ran every step without doing either again.
+        assert len(counts) == 1 and set(counts.values()) == {1}, counts
+        assert not steps & set(counts), (steps, counts)
+    elif method == "spawn":
+        # Each worker that ran steps imports the project and translates it once itself.
+        assert set(counts.values()) == {1}, counts
+        assert steps < set(counts) and len(counts) == len(steps) + 1, (steps, counts)
+
+
 @pytest.mark.parametrize("launcher", ["kedro", "dg"])
 def test_parallel_workers_start_with_the_project_loaded(tmp_path: Path, launcher: str) -> None:
     # Through our CLI and through dg itself: the executor starts the run's forkserver.
     command = (KEDRO, "dagster") if launcher == "kedro" else (str(BIN / "dg"),)
-    counts = _translations(tmp_path, {"parallel": {"max_workers": 2}}, command)
+    executor = {"parallel": {"max_workers": 2, "start_method": "forkserver"}}
+    counts = _translations(tmp_path, executor, command)
     steps = _step_pids(tmp_path / "home")
     # dg's process and the run's forkserver translate, once each; the workers are forked from
     # the forkserver with the definitions loaded and run their steps without translating.
@@ -149,7 +201,9 @@ def test_parallel_workers_start_with_the_project_loaded(tmp_path: Path, launcher
 
 
 def test_parallel_preload_project_false_workers_load_it_themselves(tmp_path: Path) -> None:
-    executor = {"parallel": {"max_workers": 2, "preload_project": False}}
+    executor = {
+        "parallel": {"max_workers": 2, "start_method": "forkserver", "preload_project": False}
+    }
     counts = _translations(tmp_path, executor)
     steps = _step_pids(tmp_path / "home")
     # dg's process and each worker that ran steps translate once; the forkserver imports no

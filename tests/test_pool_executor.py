@@ -356,14 +356,23 @@ with DagsterInstance.get() as instance:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("preload_project", [True, False])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"start_method": "forkserver", "preload_project": True},
+        {"start_method": "forkserver", "preload_project": False},
+        {"start_method": "fork"},
+    ],
+    ids=["forkserver-preloaded", "forkserver", "fork"],
+)
 def test_a_later_run_in_the_same_process_loads_the_project_again(
-    tmp_path: Path, preload_project: bool
+    tmp_path: Path, options: dict[str, object]
 ) -> None:
     # Two runs in one process, the parameters edited in between: the second run's workers
-    # use the edited configuration (its forkserver is its own, started with that run).
+    # use the edited configuration (a forkserver is the run's own, started with that run; a
+    # forked worker copies the run's process, which loaded the edited definitions).
     project = make_project(tmp_path / "p", "envs")
-    executor = {"parallel": {"max_workers": 2, "preload_project": preload_project}}
+    executor = {"parallel": {"max_workers": 2, **options}}
     write_dagster_yml(
         project,
         {

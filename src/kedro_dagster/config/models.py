@@ -335,13 +335,16 @@ class ParallelExecutorOptions(BaseExecutorOptions):
     max_workers : int, optional
         Worker processes of a run (also the most steps running at once); the CPU count when
         unset.
-    start_method : {"forkserver", "spawn", "fork"}
-        How the workers start. ``forkserver`` (the default): forked from a forkserver of the
-        run, with the project loaded there once (see ``preload_project``). ``spawn``: each
-        worker imports the project and loads its definitions once. ``fork``: workers are
-        copies of the run's process, with everything loaded (Kedro's ``ParallelRunner`` way
-        on Linux), unsafe when a library of the run's process has started threads (gRPC,
-        torch, some database clients): a fork copies their locks mid-use and can hang.
+    start_method : {"forkserver", "spawn", "fork"}, optional
+        How the workers start. Unset (the default): as Kedro's ``ParallelRunner`` starts its
+        workers, taken in the run's process: ``KEDRO_MP_CONTEXT`` when set, else Python's
+        default for the platform (``fork`` on Linux up to Python 3.13, ``forkserver`` from
+        3.14, ``spawn`` on macOS and Windows). ``fork``: workers are copies of the run's
+        process, with everything loaded, at once; unsafe when a library of the run's process
+        has started threads (gRPC, torch, some database clients): a fork copies their locks
+        mid-use and can hang. ``forkserver``: forked from a forkserver of the run, with the
+        project loaded there once (see ``preload_project``). ``spawn``: each worker imports
+        the project and loads its definitions once.
     preload_project : bool
         Under ``forkserver`` (default ``True``): the run starts its own forkserver, which
         imports the project and loads the job's definitions once, before the workers are forked
@@ -354,7 +357,7 @@ class ParallelExecutorOptions(BaseExecutorOptions):
 
     kind: ClassVar[str] = "parallel"
     max_workers: PositiveInt | None = None
-    start_method: Literal["forkserver", "spawn", "fork"] = "forkserver"
+    start_method: Literal["forkserver", "spawn", "fork"] | None = None
     preload_project: bool = True
 
 

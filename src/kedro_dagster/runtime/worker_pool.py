@@ -56,6 +56,7 @@ from kedro_dagster.runtime.preload import FORKSERVER_PRELOAD
 
 __all__ = [
     "WorkerPoolExecutor",
+    "kedro_start_method",
     "parallel_executor",
     "preload_job_from_environment",
 ]
@@ -67,6 +68,8 @@ _STOP_GRACE = 15.0
 #: Seconds a worker gets to exit once the run is over.
 _EXIT_GRACE = 5.0
 _START_METHODS = ("forkserver", "spawn", "fork")
+#: Kedro's ``ParallelRunner`` takes its start method from this variable when set.
+_KEDRO_MP_CONTEXT_VAR = "KEDRO_MP_CONTEXT"
 #: Seconds the run's process waits for its forkserver to ask for the job (its imports done).
 _LOAD_TIMEOUT = 120.0
 #: Where the run's own forkserver asks for the run's job (read and removed there).
@@ -264,6 +267,26 @@ class _RunForkServer:
         # Already reaped when :attr:`alive` saw it end.
         with suppress(ChildProcessError):
             self.server._stop()  # type: ignore[attr-defined]
+
+
+def kedro_start_method() -> str:
+    """The start method Kedro's ``ParallelRunner`` would use in this process.
+
+    ``KEDRO_MP_CONTEXT`` when it names one, else the start method ``multiprocessing`` uses by
+    default here (set by the program, or the platform's: ``fork`` on Linux up to Python
+    3.13, ``forkserver`` from 3.14, ``spawn`` on macOS and Windows).
+
+    Returns
+    -------
+    str
+        ``"fork"``, ``"forkserver"`` or ``"spawn"``.
+    """
+    chosen = os.environ.get(_KEDRO_MP_CONTEXT_VAR)
+    if chosen in _START_METHODS:
+        return chosen
+    # The first of the methods available is the platform's default.
+    found = multiprocessing.get_start_method(allow_none=True)
+    return found or multiprocessing.get_all_start_methods()[0]
 
 
 def _preload_modules() -> list[str]:
@@ -514,8 +537,9 @@ class WorkerPoolExecutor(Executor):
         Whether steps asking for a retry are retried.
     max_workers : int, optional
         Worker processes (and steps at once); the CPU count when unset.
-    start_method : {"forkserver", "spawn", "fork"}
-        How workers start.
+    start_method : {"forkserver", "spawn", "fork"}, optional
+        How workers start; unset: as Kedro's ``ParallelRunner`` (:func:`kedro_start_method`,
+        taken when the run executes, in the run's process).
     preload_project : bool
         Under ``forkserver`` (always the run's own forkserver, with the run's environment): it
         also imports the project and resolves the job once, so workers fork with the
@@ -527,14 +551,14 @@ class WorkerPoolExecutor(Executor):
         self,
         retries: RetryMode,
         max_workers: int | None = None,
-        start_method: str = "forkserver",
+        start_method: str | None = None,
         preload_project: bool = True,
     ) -> None:
-        if start_method not in _START_METHODS:
+        if start_method is not None and start_method not in _START_METHODS:
             raise ValueError(f"start_method must be one of {_START_METHODS}, not {start_method!r}")
         self._retries = retries
         self._max_workers = max_workers or multiprocessing.cpu_count()
-        self._start_method = start_method
+        self._configured_start_method = start_method
         self._preload_project = preload_project
 
     @property
@@ -553,17 +577,19 @@ class WorkerPoolExecutor(Executor):
         """Execute ``execution_plan``'s steps in the workers, yielding their events."""
         started = time.monotonic()
         errors: list[SerializableErrorInfo] = []
+        start_method = self._configured_start_method or kedro_start_method()
         with ExitStack() as stack:
-            # First of all: the forkserver's imports and translation overlap with what the run's
-            # process does until the first step is submitted.
-            context = self._context(plan_context.reconstructable_job, stack)
+            context = self._context(start_method, plan_context.reconstructable_job, stack)
             size = max(1, min(self._max_workers, len(execution_plan.step_keys_to_execute)))
-            preloaded = " with the project preloaded" if self._preloads_project else ""
+            how = f"start method {start_method}"
+            if self._configured_start_method is None:
+                how += " (as Kedro's ParallelRunner)"
+            if start_method == "forkserver" and self._preload_project:
+                how += " with the project preloaded"
             yield DagsterEvent.engine_event(
                 plan_context,
                 f"Executing steps in {size} warm worker process(es) of the parallel executor "
-                f"(run process pid {os.getpid()}, start method {self._start_method}"
-                f"{preloaded}).",
+                f"(run process pid {os.getpid()}, {how}).",
                 event_specific_data=EngineEventData.multiprocess(
                     os.getpid(), step_keys_to_execute=execution_plan.step_keys_to_execute
                 ),
@@ -591,14 +617,10 @@ class WorkerPoolExecutor(Executor):
             event_specific_data=EngineEventData.multiprocess(os.getpid()),
         )
 
-    @property
-    def _preloads_project(self) -> bool:
-        return self._start_method == "forkserver" and self._preload_project
-
-    def _context(self, recon_job: Any, stack: ExitStack) -> Any:
+    def _context(self, start_method: str, recon_job: Any, stack: ExitStack) -> Any:
         """The ``multiprocessing`` context the workers start with."""
         preload = _preload_modules()
-        if self._start_method == "forkserver":
+        if start_method == "forkserver":
             # The run's own forkserver, never the process-wide one, which outlives the run
             # (with the environment of its first run, and Dagster's multiprocess steps use it).
             server = _RunForkServer(preload)
@@ -609,8 +631,8 @@ class WorkerPoolExecutor(Executor):
                 server.load(recon_job, self._preload_project)
             stack.callback(server.stop)
             return server.context()
-        context = multiprocessing.get_context(self._start_method)
-        if self._start_method == "fork":
+        context = multiprocessing.get_context(start_method)
+        if start_method == "fork":
             # Forked workers inherit the run process's modules and its resolved definitions.
             _DEFINITIONS["repository"] = recon_job.get_repository_definition()
             _DEFINITIONS[_job_key(recon_job)] = recon_job.get_definition()
@@ -759,10 +781,11 @@ class WorkerPoolExecutor(Executor):
             description="Worker processes of a run; the CPU count when unset.",
         ),
         "start_method": Field(
-            str,
+            Noneable(str),
             is_required=False,
-            default_value="forkserver",
-            description="How the workers start: forkserver, spawn or fork.",
+            default_value=None,
+            description="How the workers start: forkserver, spawn or fork; unset: as Kedro's "
+            "ParallelRunner (KEDRO_MP_CONTEXT, else Python's default for the platform).",
         ),
         "preload_project": Field(
             bool,
@@ -792,6 +815,6 @@ def parallel_executor(init_context: Any) -> WorkerPoolExecutor:
     return WorkerPoolExecutor(
         retries=RetryMode.from_config(config["retries"]) or RetryMode.ENABLED,
         max_workers=config.get("max_workers"),
-        start_method=config.get("start_method") or "forkserver",
+        start_method=config.get("start_method"),
         preload_project=config.get("preload_project", True),
     )
