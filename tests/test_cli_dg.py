@@ -192,3 +192,40 @@ def test_kedro_logging_config_is_accepted_by_kedro(tmp_path: Path) -> None:
         env=subprocess_env(KEDRO_LOGGING_MODULE_ALLOWLIST="kedro_dagster"),
     )
     assert "\x1b[32mINFO\x1b[0m - accepted" in result.stderr
+
+
+def _imported_modules(stderr: str) -> set[str]:
+    """The modules named by `python -X importtime`'s report."""
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize("command", [["launch"], ["check", "defs"], ["list", "defs"]])
+def test_one_off_dg_commands_skip_the_rest_of_dgs_command_tree(
+    project: Path, command: list[str]
+) -> None:
+    # How `kedro dagster launch | check | list` run dg: its own CLI, the same help, without
+    # importing the modules of dg's other commands first (on dg releases that define them only
+    # when needed).
+    ours = run(
+        [sys.executable, "-X", "importtime", "-m", "kedro_dagster._dg_main", *command, "--help"],
+        cwd=project,
+        env=subprocess_env(),
+    )
+    dg_script = str(Path(sys.executable).parent / "dg")
+    dg = run(
+        [sys.executable, "-X", "importtime", dg_script, *command, "--help"],
+        cwd=project,
+        env=subprocess_env(),
+    )
+    assert ours.stdout == dg.stdout
+    assert f"Usage: dg {' '.join(command)}" in ours.stdout
+    from dagster_dg_cli import cli as dg_cli
+
+    if "launch" in dg_cli.cli.commands:  # a dg defining every command at import
+        return
+    assert "dagster_dg_cli.cli.labs" in _imported_modules(dg.stderr)
+    assert "dagster_dg_cli.cli.labs" not in _imported_modules(ours.stderr)

@@ -170,9 +170,7 @@ def _dg_command(name: str) -> click.Command:
         with _kedro_logging(environ, log_level, log_format, metadata.package_name):
             from kedro_dagster._killed_runs import run_dagster_child
 
-            returncode = run_dagster_child(
-                [_dg_executable(), name, *args], env=environ, cwd=project_path
-            )
+            returncode = run_dagster_child([*_dg_argv(name), *args], env=environ, cwd=project_path)
         sys.exit(returncode)
 
     return run_dg
@@ -207,6 +205,17 @@ def _dg_commands() -> list[tuple[str, str]]:
 def _dg_executable() -> str:
     candidate = Path(sys.executable).parent / "dg"
     return str(candidate) if candidate.exists() else "dg"
+
+
+def _dg_argv(name: str) -> list[str]:
+    """The start of the command line running dg's command ``name``.
+
+    With dg in this environment, dg's CLI is run by :mod:`kedro_dagster._dg_main`, which spares
+    a one-off command such as ``launch`` the import of dg's whole command tree.
+    """
+    if (Path(sys.executable).parent / "dg").exists():
+        return [sys.executable, "-m", "kedro_dagster._dg_main", name]
+    return [_dg_executable(), name]
 
 
 def _dg_path(name: str, dg_args: tuple[str, ...]) -> list[str]:
