@@ -259,3 +259,29 @@ def test_a_shared_raw_input_is_in_the_group_of_its_first_reader(tmp_path: Path) 
     assert ops["reporting__create_confusion_matrix"] == (
         "Kedro node `create_confusion_matrix([companies]) -> [reporting.dummy_confusion_matrix]`"
     )
+
+
+def test_a_job_named_like_one_of_its_nodes_loads_and_runs(tmp_path: Path) -> None:
+    # Dagster refuses a graph and an op of one repository sharing a name: the job's graph takes
+    # another name, the job keeps its own.
+    project = make_project(
+        tmp_path / "p",
+        "samename_project",
+        dagster={
+            "jobs": {
+                "summarise": {"pipeline": {"pipeline_name": "__default__"}},
+                "make_table__asset": {"pipeline": {"pipeline_name": "__default__"}},
+            }
+        },
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
+    home = tmp_path / "home"
+    env = subprocess_env(home)
+    checked = run([KEDRO, "dagster", "check", "defs"], cwd=project, env=env)
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = run([KEDRO, "dagster", "list", "defs", "--json"], cwd=project, env=env).stdout
+    assert '"summarise"' in listed and '"make_table__asset"' in listed
+    run([KEDRO, "dagster", "launch", "--job", "summarise"], cwd=project, env=env)
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.job_name == "summarise" and dagster_run.status.value == "SUCCESS"
+    assert (project / "data/summary.csv").exists()

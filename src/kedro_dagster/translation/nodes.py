@@ -141,6 +141,10 @@ class NodeTranslator:
             return self._op_names(node)
         return format_node_name(node.name)
 
+    def asset_op_name(self, node: Node) -> str:
+        """The name of the op of ``node``'s multi-asset."""
+        return self.op_name(node) + _ASSET_OP_SUFFIX
+
     def _dataset_inputs(self, node: Node) -> list[str]:
         return [name for name in node.inputs if not is_parameter(name)]
 
@@ -382,7 +386,7 @@ class NodeTranslator:
         partitions_def = self._partitions.partitions_def(node)
         op_def = OpDefinition(
             compute_fn=compute,
-            name=self.op_name(node) + _ASSET_OP_SUFFIX,
+            name=self.asset_op_name(node),
             ins=ins,
             outs=outs,
             required_resource_keys={catalog.namespace.kedro_run},

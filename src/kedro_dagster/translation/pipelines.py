@@ -356,6 +356,7 @@ class PipelineTranslator:
         io_managers: Mapping[str, IOManagerDefinition],
         logger_defs: Mapping[str, LoggerDefinition] | None = None,
         op_retry_policy: RetryPolicy | None = None,
+        graph_name: str | None = None,
     ) -> JobDefinition:
         """The Dagster job running ``pipeline``.
 
@@ -377,6 +378,9 @@ class PipelineTranslator:
             Extra loggers.
         op_retry_policy : RetryPolicy, optional
             Retry policy of every node op (from the executor's ``retry_policy``).
+        graph_name : str, optional
+            The name of the job's graph: ``job_name`` by default. Dagster refuses a graph
+            and an op of one repository sharing a name, as a job and one of its nodes may.
 
         Returns
         -------
@@ -446,13 +450,14 @@ class PipelineTranslator:
             if not is_parameter(name) and (key := self._catalog.io_manager_key(name)) in io_managers
         }
         graph = GraphDefinition(
-            name=job_name,
+            name=graph_name or job_name,
             node_defs=[self._start_op, *op_defs, self._end_op],
             dependencies=dependencies,
             description=options.description
             or f"Kedro pipeline {code(options.pipeline.pipeline_name)}",
         )
         return graph.to_job(
+            name=job_name,
             resource_defs={
                 self._namespace.kedro_run: kedro_run_resource(
                     self._project_path,

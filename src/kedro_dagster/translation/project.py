@@ -256,6 +256,7 @@ class _Translation:
         }
         jobs: list[JobDefinition] = []
         schedules = []
+        op_names_taken = self._op_names_taken(deployed, nodes, op_names)
         for job_name, job in config.jobs.items():
             executor = config.executor(job.executor or "in_process")
             assert executor is not None  # checked by the config loader
@@ -275,6 +276,7 @@ class _Translation:
                 io_managers=io_managers,
                 logger_defs=job_loggers,
                 op_retry_policy=self.executors.retry_policy(executor),
+                graph_name=_graph_name(job_name, op_names_taken),
             )
             jobs.append(job_def)
             if job.schedule:
@@ -418,6 +420,17 @@ class _Translation:
                 )
 
     @staticmethod
+    def _op_names_taken(
+        deployed: Mapping[str, Node], nodes: NodeTranslator, op_names: OpNames
+    ) -> set[str]:
+        """Every op name of the definitions: of the node ops, asset ops and hook ops."""
+        taken = {op_names.hook_op(hook) for hook in HOOK_OPS}
+        for node in deployed.values():
+            taken.update(op.name for op in nodes.get_ops(node).values())
+            taken.add(nodes.asset_op_name(node))
+        return taken
+
+    @staticmethod
     def _all_datasets(deployed: Mapping[str, Node]) -> list[str]:
         names: dict[str, None] = {}
         for node in deployed.values():
@@ -508,3 +521,11 @@ def _topological(deployed: Mapping[str, Node], default: Pipeline | None = None) 
         return Pipeline(list(deployed.values())).nodes
     except (OutputNotUniqueError, CircularDependencyError, ValueError):
         return list(deployed.values())
+
+
+def _graph_name(job_name: str, op_names: set[str]) -> str:
+    """The name of a job's graph: the job's, unless an op has it (a node named as its job)."""
+    name = job_name
+    while name in op_names:
+        name += "__job"
+    return name
