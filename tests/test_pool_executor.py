@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import (
+    BIN,
     EXAMPLE,
     KEDRO,
     assert_parity,
@@ -391,3 +392,51 @@ def test_a_later_run_in_the_same_process_loads_the_project_again(
     )
     assert float(scaled["2.0"]) == pytest.approx(4.0), result.stdout
     assert float(scaled["3.0"]) == pytest.approx(6.0), result.stdout
+
+
+DEFAULT_RUN_COORDINATOR = """
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+telemetry:
+  enabled: false
+"""
+
+
+@pytest.mark.timeout(600)
+def test_a_run_launched_by_the_run_launcher_forks_its_workers(
+    pool_project: Path, tmp_path: Path
+) -> None:
+    # The UI's way: Dagster's run launcher asks a code server, which spawns the run's process.
+    # The workers still start as Kedro's ParallelRunner's (Python's default, not `spawn`, the
+    # default context of that spawned process).
+    import time
+
+    from dagster import DagsterInstance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DEFAULT_RUN_COORDINATOR)
+    run(
+        [str(BIN / "dagster"), "job", "launch", "-m", "pool_probe.definitions", "-j", "default"],
+        cwd=pool_project,
+        env=subprocess_env(
+            home, PYTHONPATH=str(pool_project / "src"), HOOK_LOG=str(tmp_path / "hooks.jsonl")
+        ),
+    )
+    deadline = time.monotonic() + 300
+    with DagsterInstance.from_config(str(home)) as instance:
+        while True:
+            (dagster_run,) = instance.get_runs()
+            if dagster_run.is_finished or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        entries = list(instance.all_logs(dagster_run.run_id))
+    assert dagster_run.status.value == "SUCCESS", [e.user_message for e in entries][-20:]
+    expected = "fork" if sys.platform == "linux" and sys.version_info < (3, 14) else None
+    messages = [e.user_message for e in entries if e.dagster_event is not None]
+    if expected is not None:
+        assert any(f"start method {expected} (as Kedro's ParallelRunner)" in m for m in messages), (
+            messages
+        )
+    assert set(_steps(entries, "STEP_SUCCESS")) >= {"make_table", "summarise"}

@@ -270,11 +270,13 @@ class _RunForkServer:
 
 
 def kedro_start_method() -> str:
-    """The start method Kedro's ``ParallelRunner`` would use in this process.
+    """The start method Kedro's ``ParallelRunner`` uses by default.
 
-    ``KEDRO_MP_CONTEXT`` when it names one, else the start method ``multiprocessing`` uses by
-    default here (set by the program, or the platform's: ``fork`` on Linux up to Python
-    3.13, ``forkserver`` from 3.14, ``spawn`` on macOS and Windows).
+    ``KEDRO_MP_CONTEXT`` when it names one, else Python's default for the platform (``fork``
+    on Linux up to Python 3.13, ``forkserver`` from 3.14, ``spawn`` on macOS and Windows).
+    Not the method of this process's ``multiprocessing`` default context: a run launched from
+    the UI runs in a process that Dagster's code server spawned, whose default is then
+    ``spawn``, which would make those runs start every worker from scratch.
 
     Returns
     -------
@@ -284,9 +286,8 @@ def kedro_start_method() -> str:
     chosen = os.environ.get(_KEDRO_MP_CONTEXT_VAR)
     if chosen in _START_METHODS:
         return chosen
-    # The first of the methods available is the platform's default.
-    found = multiprocessing.get_start_method(allow_none=True)
-    return found or multiprocessing.get_all_start_methods()[0]
+    # "The first of which is the default" (multiprocessing's documentation).
+    return multiprocessing.get_all_start_methods()[0]
 
 
 def _preload_modules() -> list[str]:
