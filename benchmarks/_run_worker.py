@@ -4,11 +4,14 @@ Usage::
 
     python benchmarks/_run_worker.py ours    DEFINITIONS_PY JOB   [--warmup K]
     python benchmarks/_run_worker.py dagster CHAIN_JOB N_OPS      [--warmup K]
+    python benchmarks/_run_worker.py shaped  PROJECT_DIR          [--warmup K]
     python benchmarks/_run_worker.py kedro   PROJECT_DIR          [--warmup K]
 
 ``ours`` loads a Kedro project's ``definitions.py`` (as Dagster does, by file) and runs the
 job ``JOB`` with ``dagster.execute_job`` on the instance of ``$DAGSTER_HOME``; ``dagster``
-does the same with a hand-written chain of ``_dagster_chain.py``; ``kedro`` runs the
+does the same with a hand-written chain of ``_dagster_chain.py``; ``shaped`` with the
+hand-written job of ``_dagster_shaped.py`` of a generated project's shape (in that project's
+directory, writing its persisted files where ``kedro run`` writes them); ``kedro`` runs the
 project's ``__default__`` pipeline with ``KedroSession.run()`` (SequentialRunner).
 
 Imports, loading and translation happen before the clock starts: only the run itself is
@@ -99,6 +102,21 @@ def dagster_chain(job_name: str, n_ops: int, warmup: int) -> dict[str, Any]:
     return _timed(lambda: _execute(job), warmup)
 
 
+def dagster_shaped(project_dir: str, warmup: int) -> dict[str, Any]:
+    """Run ``_dagster_shaped.py``'s hand-written job of the project in ``project_dir``."""
+    project = Path(project_dir).resolve()
+    os.chdir(project)
+    os.environ["BENCH_SHAPED_PROJECT"] = str(project)
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_file(
+        str(BENCH_DIR / "_dagster_shaped.py"), "defs", working_directory=str(BENCH_DIR)
+    )
+    job = repository.get_reconstructable_job("shaped_in_process")
+    job.get_definition()
+    return _timed(lambda: _execute(job), warmup)
+
+
 def kedro(project_dir: str, warmup: int) -> dict[str, Any]:
     """``kedro run`` of ``__default__`` in this process, only ``session.run()`` timed."""
     from kedro.framework.project import pipelines
@@ -122,7 +140,7 @@ def kedro(project_dir: str, warmup: int) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     """Run one measurement and print its ``BENCH_RESULT`` line."""
     parser = argparse.ArgumentParser(description=__doc__.split("Usage::")[0] if __doc__ else None)
-    parser.add_argument("mode", choices=["ours", "dagster", "kedro"])
+    parser.add_argument("mode", choices=["ours", "dagster", "shaped", "kedro"])
     parser.add_argument("target")
     parser.add_argument("extra", nargs="?")
     parser.add_argument("--warmup", type=int, default=1)
@@ -131,6 +149,8 @@ def main(argv: list[str]) -> int:
         result = ours(args.target, args.extra or "__default__", args.warmup)
     elif args.mode == "dagster":
         result = dagster_chain(args.target, int(args.extra or 20), args.warmup)
+    elif args.mode == "shaped":
+        result = dagster_shaped(args.target, args.warmup)
     else:
         result = kedro(args.target, args.warmup)
     sys.stdout.flush()

@@ -14,9 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run, subprocess_env
+from conftest import (
+    REPO,
+    kedro_run,
+    match_kedro_init_version,
+    materialized_assets,
+    persisted_outputs,
+    run,
+    runs_in,
+    subprocess_env,
+)
 
 BENCH_RUN = REPO / "benchmarks" / "bench_run.py"
+RUN_WORKER = REPO / "benchmarks" / "_run_worker.py"
+SAME_SHAPE = "a hand-written Dagster job of the same shape"
 RATIO = re.compile(r"^\d+\.\d+x$")
 
 
@@ -49,6 +60,8 @@ def test_inprocess_table_has_every_figure_with_numeric_ratios(tmp_path: Path) ->
     assert list(rows) == [
         "in-process, 10 nodes, CPU per step",
         "in-process, 10 nodes, wall per step",
+        f"in-process, 10 nodes, CPU per step vs {SAME_SHAPE}",
+        f"in-process, 10 nodes, wall per step vs {SAME_SHAPE}",
         "in-process, 10 nodes, CPU per step vs fs IO",
         "in-process, 10 nodes, CPU per step beyond Kedro's own node work",
         "in-process, 10 nodes, CPU per step vs kedro",
@@ -57,8 +70,11 @@ def test_inprocess_table_has_every_figure_with_numeric_ratios(tmp_path: Path) ->
         assert ours.endswith(" ms/step") and anchor.split(" ")[1] == "ms/step", (figure, ours)
         assert RATIO.match(ratio), (figure, ratio)
     anchors = [cells[1] for cells in rows.values()]
-    assert all("(Dagster 10-op chain" in anchor for anchor in anchors[:4])
-    assert anchors[4].endswith("(kedro run, SequentialRunner)")
+    assert all("(Dagster 10-op chain" in anchor for anchor in anchors[:2] + anchors[4:6])
+    assert all(anchor.endswith("(Dagster 10-op job of the same shape)") for anchor in anchors[2:4])
+    assert anchors[6].endswith("(kedro run, SequentialRunner)")
+    for figure in (f"CPU per step vs {SAME_SHAPE}", f"wall per step vs {SAME_SHAPE}"):
+        assert rows[f"in-process, 10 nodes, {figure}"][3] == "≤ 1.3x", figure
     # Ours less kedro run's cost per node (both medians of this invocation).
     beyond = float(
         rows["in-process, 10 nodes, CPU per step beyond Kedro's own node work"][0].split()[0]
@@ -69,7 +85,48 @@ def test_inprocess_table_has_every_figure_with_numeric_ratios(tmp_path: Path) ->
     assert rows["in-process, 10 nodes, CPU per step"][3:] in (["≤ 1.3x", "yes"], ["≤ 1.3x", "no"])
     # ours ran the translated job: 10 node ops + the two pipeline-hook ops, Dagster 10 ops.
     assert payload["variants"]["inprocess.dagster_mem.10"]["runs"][0]["steps"] == 10
+    # The same-shape job ran one op per node, each reported a success.
+    assert payload["variants"]["inprocess.dagster_shaped.10"]["runs"][0]["steps"] == 10
     assert payload["variants"]["inprocess.ours.10"]["runs"][0]["steps"] >= 10
+
+
+def _generated(root: Path, n_nodes: int) -> Path:
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.generate_project import generate_project
+    finally:
+        sys.path.remove(str(REPO))
+    project = generate_project(root, n_nodes)
+    match_kedro_init_version(project)
+    return project
+
+
+def test_same_shape_job_writes_what_kedro_run_writes(tmp_path: Path, dagster_home: Path) -> None:
+    # 40 nodes: Parquet hand-offs (explicit entries) and a CSV one (factory) both written.
+    kedro_side = _generated(tmp_path / "kedro_side", 40)
+    kedro_run(kedro_side)
+    expected = persisted_outputs(kedro_side)
+    dagster_side = _generated(tmp_path / "dagster_side", 40)
+
+    result = run(
+        [sys.executable, str(RUN_WORKER), "shaped", str(dagster_side), "--warmup", "0"],
+        cwd=tmp_path,
+        env=subprocess_env(dagster_home),
+    )
+
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
+    assert json.loads(line.removeprefix("BENCH_RESULT "))["steps"] == 40
+    assert len(expected) == 12  # 3 persisted datasets per namespace
+    actual = persisted_outputs(dagster_side)
+    assert sorted(actual) == sorted(expected)
+    different = [name for name in expected if actual[name] != expected[name]]
+    assert not different, f"the same-shape job wrote other data than kedro run: {different}"
+    (dagster_run,) = runs_in(dagster_home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert materialized_assets(dagster_home, dagster_run.run_id) == {
+        *(f"ns_00{i}__persisted_d_{k}" for i in range(4) for k in (2, 5)),
+        *(f"handoff_ns_00{i}" for i in range(4)),
+    }
 
 
 def test_launch_table_compares_with_kedro_run(tmp_path: Path) -> None:
