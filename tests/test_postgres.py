@@ -7,6 +7,7 @@ A throw-away PostgreSQL server is started on loopback in a temporary data direct
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from conftest import (
 )
 
 DB_NAME = "dagster_kedro_test"
+_DATABASES = itertools.count()
 
 
 def _pg_bindir() -> Path | None:
@@ -71,7 +73,7 @@ def _run(command: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, object]]:
+def postgres_server() -> Iterator[dict[str, object]]:
     """A PostgreSQL server on 127.0.0.1 with an empty database; stopped and removed after."""
     bindir = _pg_bindir()
     if bindir is None:
@@ -100,14 +102,8 @@ def postgres() -> Iterator[dict[str, object]]:
         options = f"-h 127.0.0.1 -p {port} -k {root} -F"
         pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options]
         _run(_as_postgres_user([*pg_ctl, "-l", str(root / "postgres.log"), "-w", "start"]))
-        import psycopg2
 
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {DB_NAME}")
-        connection.close()
-        yield {"hostname": "127.0.0.1", "port": port, "username": "postgres", "db_name": DB_NAME}
+        yield {"hostname": "127.0.0.1", "port": port, "username": "postgres"}
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
@@ -117,6 +113,24 @@ def postgres() -> Iterator[dict[str, object]]:
                 check=False,
             )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_server: dict[str, object]) -> dict[str, object]:
+    """A new database of the module's server, for one test."""
+    import psycopg2
+
+    name = f"{DB_NAME}_{next(_DATABASES)}"
+    connection = psycopg2.connect(
+        host=postgres_server["hostname"],
+        port=postgres_server["port"],
+        user=postgres_server["username"],
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    connection.close()
+    return {**postgres_server, "db_name": name}
 
 
 def _documented_dagster_yaml() -> dict:
@@ -144,16 +158,11 @@ def _sql(postgres: dict[str, object], query: str, *args: object) -> list[tuple]:
         connection.close()
 
 
-@pytest.mark.timeout(600)
-def test_runs_and_materializations_are_stored_in_postgres(
+def _postgres_home(
     postgres: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Path:
+    """A DAGSTER_HOME with the documented dagster.yaml, its variables pointing at ``postgres``."""
     config = _documented_dagster_yaml()
-    # The documented file reads the connection from environment variables.
-    db = config["storage"]["postgres"]["postgres_db"]
-    assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
-    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert db["scheme"] == "postgresql+psycopg2"
     env = {
         "DAGSTER_PG_HOST": str(postgres["hostname"]),
         "DAGSTER_PG_PORT": str(postgres["port"]),
@@ -167,6 +176,20 @@ def test_runs_and_materializations_are_stored_in_postgres(
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return home
+
+
+@pytest.mark.timeout(600)
+def test_runs_and_materializations_are_stored_in_postgres(
+    postgres: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _documented_dagster_yaml()
+    # The documented file reads the connection from environment variables.
+    db = config["storage"]["postgres"]["postgres_db"]
+    assert db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert db["scheme"] == "postgresql+psycopg2"
+    home = _postgres_home(postgres, tmp_path, monkeypatch)
 
     project = copy_project(REPO / "examples" / "spaceflights", tmp_path / "project")
     dagster_launch(project, "__default__", home)
@@ -205,3 +228,37 @@ def test_runs_and_materializations_are_stored_in_postgres(
     }
     assert {"runs", "event_logs", "jobs", "job_ticks"} <= tables, tables
     assert not list(home.rglob("*.db")), list(home.rglob("*.db"))
+
+
+@pytest.mark.timeout(600)
+def test_a_parallel_run_stores_its_workers_events_in_postgres(
+    postgres: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers start from the run's process (forked, by default on Linux) while it holds
+    # its PostgreSQL storage: each stores its steps' events over its own connections.
+    home = _postgres_home(postgres, tmp_path, monkeypatch)
+    project = copy_project(REPO / "examples" / "spaceflights", tmp_path / "project")
+    dagster_yml = project / "conf" / "base" / "dagster.yml"
+    config = yaml.safe_load(dagster_yml.read_text())
+    config["jobs"]["__default__"]["executor"] = "parallel"
+    dagster_yml.write_text(yaml.safe_dump(config, sort_keys=False))
+    dagster_launch(project, "__default__", home)
+
+    ((run_id, status),) = _sql(postgres, "SELECT run_id, status FROM runs")
+    assert status == "SUCCESS"
+    rows = _sql(
+        postgres,
+        "SELECT dagster_event_type, step_key, event FROM event_logs WHERE run_id = %s",
+        run_id,
+    )
+    from dagster import deserialize_value
+
+    pids = {
+        kind: {deserialize_value(event).dagster_event.pid for k, _, event in rows if k == kind}
+        for kind in ("RUN_START", "STEP_START")
+    }
+    succeeded = [key for kind, key, _ in rows if kind == "STEP_SUCCESS"]
+    # The example's 12 nodes and the two pipeline-hook ops, each once, in worker processes.
+    assert len(succeeded) == len(set(succeeded)) == 14, succeeded
+    assert 1 <= len(pids["STEP_START"]) <= 2 and not pids["STEP_START"] & pids["RUN_START"]
+    assert (project / "data" / "06_models" / "regressor.pickle").exists()
