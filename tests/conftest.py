@@ -250,12 +250,17 @@ def materialized_assets(dagster_home: Path, run_id: str) -> set[str]:
         return {e.dagster_event.asset_key.to_user_string() for e in entries if e.dagster_event}
 
 
-def assert_parity(expected: dict[str, Output], project: Path, home: Path, job: str) -> str:
-    """The Dagster side wrote exactly `expected`, its only run succeeded, with materializations."""
+def assert_same_outputs(expected: dict[str, Output], project: Path) -> None:
+    """`project` holds exactly the persisted outputs `expected` (those of `kedro run`)."""
     actual = persisted_outputs(project)
     assert sorted(actual) == sorted(expected)
     different = [name for name in expected if actual[name] != expected[name]]
-    assert not different, f"outputs differ between kedro run and Dagster: {different}"
+    assert not different, f"outputs differ from kedro run's: {different}"
+
+
+def assert_parity(expected: dict[str, Output], project: Path, home: Path, job: str) -> str:
+    """The Dagster side wrote exactly `expected`, its only run succeeded, with materializations."""
+    assert_same_outputs(expected, project)
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
     assert dagster_run.tags["kedro/job"] == job

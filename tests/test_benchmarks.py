@@ -16,6 +16,7 @@ import pytest
 
 from conftest import (
     REPO,
+    assert_same_outputs,
     kedro_run,
     match_kedro_init_version,
     materialized_assets,
@@ -117,10 +118,7 @@ def test_same_shape_job_writes_what_kedro_run_writes(tmp_path: Path, dagster_hom
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
     assert json.loads(line.removeprefix("BENCH_RESULT "))["steps"] == 40
     assert len(expected) == 12  # 3 persisted datasets per namespace
-    actual = persisted_outputs(dagster_side)
-    assert sorted(actual) == sorted(expected)
-    different = [name for name in expected if actual[name] != expected[name]]
-    assert not different, f"the same-shape job wrote other data than kedro run: {different}"
+    assert_same_outputs(expected, dagster_side)
     (dagster_run,) = runs_in(dagster_home)
     assert dagster_run.status.value == "SUCCESS"
     assert materialized_assets(dagster_home, dagster_run.run_id) == {
