@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -220,6 +221,45 @@ def write_dagster_yml(project: Path, config: dict, env: str = "base") -> None:
     path = project / "conf" / env / "dagster.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def launch_default_job(
+    root: Path,
+    package: str,
+    executor: str,
+    registry: str,
+    nodes_py: str,
+    catalog: dict[str, Any] | None = None,
+) -> tuple[Path, Path, Any]:
+    """A project whose `__default__` job runs under `EXECUTORS[executor]`, launched once.
+
+    Returns the project, its `DAGSTER_HOME` and the run, which succeeded.
+    """
+    from kedro_factory import make_project
+
+    (executor_name,) = EXECUTORS[executor]
+    project = make_project(
+        root / "project",
+        package,
+        catalog=catalog,
+        registry=registry,
+        dagster={
+            "executors": EXECUTORS[executor],
+            "jobs": {
+                "__default__": {
+                    "pipeline": {"pipeline_name": "__default__"},
+                    "executor": executor_name,
+                }
+            },
+        },
+    )
+    (project / "src" / package / "nodes.py").write_text(nodes_py)
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
+    home = root / "home"
+    run([KEDRO, "dagster", "launch", "--job", "__default__"], cwd=project, env=subprocess_env(home))
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    return project, home, dagster_run
 
 
 def runs_in(dagster_home: Path) -> list:

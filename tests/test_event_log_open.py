@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXECUTORS, KEDRO, run, runs_in, subprocess_env
-from kedro_factory import NODES_PY, make_project
+from conftest import EXECUTORS, launch_default_job
+from kedro_factory import NODES_PY
 
 REGISTRY = """
 from kedro.pipeline import Pipeline, node
@@ -50,28 +50,9 @@ CATALOG = {
 
 @pytest.mark.parametrize("executor", sorted(EXECUTORS))
 def test_the_run_event_log_is_held_open_during_steps_only(tmp_path: Path, executor: str) -> None:
-    (executor_name,) = EXECUTORS[executor]
-    project = make_project(
-        tmp_path / "project",
-        "evlog",
-        catalog=CATALOG,
-        registry=REGISTRY,
-        dagster={
-            "executors": EXECUTORS[executor],
-            "jobs": {
-                "__default__": {
-                    "pipeline": {"pipeline_name": "__default__"},
-                    "executor": executor_name,
-                }
-            },
-        },
+    project, home, dagster_run = launch_default_job(
+        tmp_path, "evlog", executor, REGISTRY, NODES_PY + LOOK, catalog=CATALOG
     )
-    (project / "src/evlog/nodes.py").write_text(NODES_PY + LOOK)
-    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
-    home = tmp_path / "home"
-    run([KEDRO, "dagster", "launch", "--job", "__default__"], cwd=project, env=subprocess_env(home))
-    (dagster_run,) = runs_in(home)
-    assert dagster_run.status.value == "SUCCESS"
 
     seen = (project / "data/seen.csv").read_text().split()
     assert f"{dagster_run.run_id}.db-wal" in seen, seen

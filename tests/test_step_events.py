@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXECUTORS, KEDRO, run, runs_in, subprocess_env
-from kedro_factory import NODES_PY, make_project
+from conftest import EXECUTORS, launch_default_job
+from kedro_factory import NODES_PY
 
 REGISTRY = """
 from kedro.pipeline import Pipeline, node
@@ -45,27 +45,9 @@ def check(table):
 def _events(tmp_path: Path, executor: str) -> list:
     from dagster import DagsterInstance
 
-    (executor_name,) = EXECUTORS[executor]
-    project = make_project(
-        tmp_path / "project",
-        "stepev",
-        registry=REGISTRY,
-        dagster={
-            "executors": EXECUTORS[executor],
-            "jobs": {
-                "__default__": {
-                    "pipeline": {"pipeline_name": "__default__"},
-                    "executor": executor_name,
-                }
-            },
-        },
+    _, home, dagster_run = launch_default_job(
+        tmp_path, "stepev", executor, REGISTRY, NODES_PY + CHECK
     )
-    (project / "src/stepev/nodes.py").write_text(NODES_PY + CHECK)
-    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
-    home = tmp_path / "home"
-    run([KEDRO, "dagster", "launch", "--job", "__default__"], cwd=project, env=subprocess_env(home))
-    (dagster_run,) = runs_in(home)
-    assert dagster_run.status.value == "SUCCESS"
     with DagsterInstance.from_config(str(home)) as instance:
         return list(instance.all_logs(dagster_run.run_id))
 
