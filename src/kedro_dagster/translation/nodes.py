@@ -332,15 +332,15 @@ class NodeTranslator:
         outs: dict[str, Out] = {}
         keys_by_output: dict[str, AssetKey] = {}
         specs: list[AssetSpec] = []
+        node_metadata: dict[str, Any] = {f"{METADATA_PREFIX}/node": node.name}
+        if code_ref is not None:
+            node_metadata["dagster/code_references"] = code_ref
         for arg, name in output_args.items():
             spec = catalog.asset_spec(name, group_name=group)
-            node_metadata: dict[str, Any] = {f"{METADATA_PREFIX}/node": node.name}
-            if code_ref is not None:
-                node_metadata["dagster/code_references"] = code_ref
             direct = catalog.is_direct(name)
             outs[arg] = Out(Nothing) if direct else Out(io_manager_key=catalog.io_manager_key(name))
             keys_by_output[arg] = spec.key
-            specs.append(spec.merge_attributes(metadata=node_metadata))
+            specs.append(spec)
         check_specs = self._check_specs(output_args.values())
         for check in check_specs:
             # Reported by the IO manager when Kedro validates the saved output.
@@ -404,7 +404,10 @@ class NodeTranslator:
             keys_by_output_name=keys_by_output,
             resource_defs=resource_defs,
             specs=[
+                # One copy of the translator's spec (each copy validates every attribute).
                 spec.replace_attributes(
+                    # The node's metadata is added to the translator's (as merge_attributes).
+                    metadata={**spec.metadata, **node_metadata},
                     # Deps the translator sets win over the node's for the same key.
                     deps=[*spec.deps, *_without(asset_deps, spec.deps)],
                     partitions_def=spec.partitions_def or partitions_def,
