@@ -14,7 +14,7 @@ from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.plan.state import KnownExecutionState
 from dagster._core.execution.retries import RetryMode
 
-from kedro_dagster.runtime.worker_pool import _StepPlans, _Task
+from kedro_dagster.runtime.pool_worker import StepPlans, Task
 
 JOBS = """
 import dagster as dg
@@ -61,8 +61,8 @@ def _recon(tmp_path: Path, name: str) -> ReconstructableJob:
     return ReconstructableJob.for_file(str(module), name)
 
 
-def _task(step_key: str, run_id: str, run_config: Any, known: KnownExecutionState) -> _Task:
-    return _Task(
+def _task(step_key: str, run_id: str, run_config: Any, known: KnownExecutionState) -> Task:
+    return Task(
         step_key=step_key,
         dagster_run=DagsterRun(job_name="static", run_id=run_id, run_config=run_config),
         run_config=run_config,
@@ -95,7 +95,7 @@ def test_each_step_plan_is_create_execution_plans_and_the_whole_plan_is_built_on
         builds.append(kwargs.get("step_keys_to_execute"))
         return original(*args, **kwargs)
 
-    plans = _StepPlans()
+    plans = StepPlans()
     keys = ["first", "double", "double_2", "add"]
     # A retried step: its known state carries the previous attempts.
     retried = KnownExecutionState(previous_retry_attempts={"double": 1})
@@ -128,7 +128,7 @@ def test_a_job_with_dynamic_outputs_is_planned_for_each_step(
     expected = _shape(
         create_execution_plan(recon, {}, step_keys_to_execute=["double[1]"], known_state=known)
     )
-    plans = _StepPlans()
+    plans = StepPlans()
     assert _shape(plans.plan(recon, _task("double[1]", "run-1", {}, known))) == expected
     builds: list[Any] = []
     original = ExecutionPlan.build
