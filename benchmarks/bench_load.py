@@ -11,10 +11,17 @@ floor
 load
     importing ``definitions.py`` by path and resolving every Dagster job (what a Dagster
     code server does), including the imports of kedro, dagster and kedro_dagster.
+shaped
+    the floor's work, then building by hand, with plain Dagster and no kedro-dagster, the
+    ``Definitions`` a Dagster user would write for the same project, and resolving every
+    job (``_dagster_shaped_load.py``): the same number of node ops, assets and asset deps
+    as the translation, in the same jobs shape. A like-for-like anchor: Dagster's own cost
+    of the definitions, which the floor does not contain.
 
-``translation = load - floor`` is the cost attributable to the translator. The target is
-load <= 1.5x floor at 1000 nodes with one job per namespace (<= 1.3x with one job), and a
-translation time linear in the number of nodes.
+``translation = load - floor`` is the cost attributable to the translator and to Dagster
+building its definitions; ``load/shaped`` compares with what Dagster costs for the same
+definitions written by hand. The target is load <= 1.5x floor at 1000 nodes with one job
+per namespace (<= 1.3x with one job), and a translation time linear in the number of nodes.
 
 The jobs shape (``--jobs``) is the ``dagster.yml`` written into the project: ``one`` (a
 single ``__default__`` job) or ``per-namespace`` (one job per namespace pipeline,
@@ -25,7 +32,7 @@ Usage::
     python benchmarks/bench_load.py [--sizes 100 500 1000] [--repeat 3]
                                     [--jobs one per-namespace]
                                     [--out benchmarks/results.md] [--check-linear]
-                                    [--no-compile]
+                                    [--no-compile] [--no-shaped]
 
 Before measuring, the bytecode of the ``kedro_dagster`` package the interpreter imports is
 written (``compileall``), as installing a package does: kedro and dagster are compiled in
@@ -105,7 +112,9 @@ class SizeResult:
     jobs: str = "per-namespace"
     floor: list[dict] = field(default_factory=list)
     load: list[dict] = field(default_factory=list)
+    shaped: list[dict] = field(default_factory=list)
     load_error: MeasurementError | None = None
+    shaped_error: MeasurementError | None = None
 
     @staticmethod
     def _median(runs: list[dict], key: str) -> float | None:
@@ -132,6 +141,28 @@ class SizeResult:
         if not self.floor_cpu or self.load_cpu is None:
             return None
         return self.load_cpu / self.floor_cpu
+
+    @property
+    def shaped_s(self) -> float | None:
+        return self._median(self.shaped, "seconds")
+
+    @property
+    def shaped_cpu(self) -> float | None:
+        return self._median(self.shaped, "cpu_s")
+
+    @property
+    def shaped_ratio(self) -> float | None:
+        """Load over the hand-written anchor, wall clock."""
+        if not self.shaped_s or self.load_s is None:
+            return None
+        return self.load_s / self.shaped_s
+
+    @property
+    def shaped_cpu_ratio(self) -> float | None:
+        """Load over the hand-written anchor, CPU time."""
+        if not self.shaped_cpu or self.load_cpu is None:
+            return None
+        return self.load_cpu / self.shaped_cpu
 
     @property
     def floor_mb(self) -> float | None:
@@ -249,15 +280,24 @@ def measure_size(
     warmup: int,
     skip_load: bool,
     jobs: str = "per-namespace",
+    skip_shaped: bool = False,
 ) -> SizeResult:
-    """Measure floor and load for one project size and jobs shape (runs are interleaved)."""
+    """Measure floor, shaped and load for one size and jobs shape (runs are interleaved)."""
     project = workdir / f"project_{n_nodes}_{jobs}"
     definitions = prepare_project(project, n_nodes, jobs)
     result = SizeResult(n_nodes, jobs)
     do_load = not skip_load
+    do_shaped = not skip_shaped
     for i in range(warmup + repeat):
         timed = i >= warmup
         floor = run_worker(python, "floor", project, project, n_nodes)
+        shaped: dict | None = None
+        if do_shaped:
+            try:
+                shaped = run_worker(python, "shaped", project, project, n_nodes, jobs)
+            except MeasurementError as exc:
+                result.shaped_error = exc
+                do_shaped = False
         load: dict | None = None
         if do_load:
             try:
@@ -269,18 +309,25 @@ def measure_size(
             result.floor.append(floor)
             if load is not None:
                 result.load.append(load)
+            if shaped is not None:
+                result.shaped.append(shaped)
         label = f"run {i - warmup + 1}" if timed else f"warm-up {i + 1}"
-        load_txt = (
-            "FAILED" if result.load_error else "-" if load is None else f"{load['seconds']:.2f}s"
-        )
         print(
-            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, load {load_txt}",
+            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, "
+            f"shaped {_seconds(shaped, result.shaped_error)}, "
+            f"load {_seconds(load, result.load_error)}",
             file=sys.stderr,
             flush=True,
         )
     if result.load_error is not None:
         result.load.clear()
+    if result.shaped_error is not None:
+        result.shaped.clear()
     return result
+
+
+def _seconds(run: dict | None, error: MeasurementError | None) -> str:
+    return "FAILED" if error else "-" if run is None else f"{run['seconds']:.2f}s"
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -302,8 +349,9 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
         ),
         "",
         "| nodes | jobs | floor (s) | load (s) | load/floor | translation (s) = load-floor "
-        "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load "
+        "| shaped (s) | load/shaped | CPU shaped (s) | CPU load/shaped |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
@@ -311,7 +359,9 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
             f"| {_fmt(r.ratio, '.2f')} | {_fmt(r.translation_s, '.2f')} "
             f"| {_fmt(r.floor_cpu, '.2f')} | {_fmt(r.load_cpu, '.2f')} "
             f"| {_fmt(r.cpu_ratio, '.2f')} "
-            f"| {_fmt(r.floor_mb, '.0f')} | {_fmt(r.load_mb, '.0f')} |"
+            f"| {_fmt(r.floor_mb, '.0f')} | {_fmt(r.load_mb, '.0f')} "
+            f"| {_fmt(r.shaped_s, '.2f')} | {_fmt(r.shaped_ratio, '.2f')} "
+            f"| {_fmt(r.shaped_cpu, '.2f')} | {_fmt(r.shaped_cpu_ratio, '.2f')} |"
         )
     lines.append("")
     sanity = [
@@ -321,12 +371,31 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
     ]
     if sanity:
         lines.append("Translated: " + "; ".join(sanity) + ".")
+    shapes = [
+        f"{r.n_nodes} nodes ({r.jobs}): {_shape(r.load[0])} translated, "
+        f"{_shape(r.shaped[0])} hand-written"
+        for r in results
+        if r.load and r.shaped
+    ]
+    if shapes:
+        lines.append(
+            "Shaped anchor (`_dagster_shaped_load.py`, plain Dagster: the same node ops, "
+            "assets and asset deps; the translated jobs also hold the two Kedro pipeline-hook "
+            "ops): " + "; ".join(shapes) + "."
+        )
     for shape in JOB_SHAPES:
         for cpu in (False, True):
             linear = linearity_summary([r for r in results if r.jobs == shape], cpu=cpu)
             if linear:
                 lines.append(f"{shape}: {linear[0]}")
     return "\n".join(lines) + "\n"
+
+
+def _shape(run: dict) -> str:
+    """Ops (summed over jobs, implicit asset job excluded), assets and asset deps of a run."""
+    ops = run.get("ops")
+    op_count = sum(ops.values()) if isinstance(ops, dict) else "?"
+    return f"{op_count} ops, {run['assets']} assets, {run.get('asset_deps', '?')} asset deps"
 
 
 def linearity_summary(
@@ -389,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
         "--floor-only", action="store_true", help="measure the floor only (no translator needed)"
     )
     parser.add_argument(
+        "--no-shaped",
+        action="store_true",
+        help="do not measure the hand-written Dagster anchor (`shaped`)",
+    )
+    parser.add_argument(
         "--jobs",
         nargs="+",
         choices=JOB_SHAPES,
@@ -440,20 +514,21 @@ def main(argv: list[str] | None = None) -> int:
                     args.warmup,
                     skip_load=args.floor_only or error is not None,
                     jobs=shape,
+                    skip_shaped=args.floor_only or args.no_shaped or error is not None,
                 )
                 results.append(result)
-                if result.load_error is not None and error is None:
-                    error = result.load_error
+                if error is None:
+                    error = result.load_error or result.shaped_error
 
     report = render_markdown(results, env, args.repeat, args.warmup)
     print(report)
 
     if error is not None:
-        print(f"LOAD FAILED: {error}", file=sys.stderr)
-        print("---- load stderr (traceback) ----", file=sys.stderr)
+        print(f"{error.mode.upper()} FAILED: {error}", file=sys.stderr)
+        print(f"---- {error.mode} stderr (traceback) ----", file=sys.stderr)
         print(error.stderr.rstrip() or "(empty)", file=sys.stderr)
         if error.stdout.strip():
-            print("---- load stdout (tail) ----", file=sys.stderr)
+            print(f"---- {error.mode} stdout (tail) ----", file=sys.stderr)
             print("\n".join(error.stdout.splitlines()[-20:]), file=sys.stderr)
         print(f"Results not written to {args.out}.", file=sys.stderr)
         return 1
