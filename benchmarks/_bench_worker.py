@@ -5,13 +5,14 @@ Usage::
     python benchmarks/_bench_worker.py floor PROJECT_DIR
     python benchmarks/_bench_worker.py load  PROJECT_DIR/src/<pkg>/definitions.py
     python benchmarks/_bench_worker.py job   PROJECT_DIR/src/<pkg>/definitions.py JOB_NAME
-    python benchmarks/_bench_worker.py shaped PROJECT_DIR one|per-namespace
+    python benchmarks/_bench_worker.py shaped PROJECT_DIR JOBS [STYLE]
 
 ``load`` resolves every job (``bench_load.py``); ``job`` records two times in one
 interpreter, when the ``Definitions`` are built and when the one job ``JOB_NAME`` is
 resolved, plus the job's op count (``bench_partitions.py``); ``shaped`` does the floor's
 work, then builds and resolves the hand-written Dagster ``Definitions`` of the same project
-(``_dagster_shaped_load.py``) in the given jobs shape (``bench_load.py``'s anchor).
+(``_dagster_shaped_load.py``) in the jobs shape ``JOBS`` (``one`` or ``per-namespace``) and
+``STYLE`` (``decorators``, the default, or ``constructors``): ``bench_load.py``'s anchors.
 
 The clock starts before any third-party import (only ``time`` is imported first), so the
 measured time includes importing kedro, dagster, the project and the translator. The
@@ -86,12 +87,12 @@ def floor(project_path: str) -> dict:
     return {"seconds": elapsed, "cpu_s": _cpu_s(), "peak_mb": _peak_mb(), **counts}
 
 
-def shaped(project_path: str, jobs: str) -> dict:
+def shaped(project_path: str, jobs: str, style: str = "decorators") -> dict:
     """The floor's work, then a hand-written Dagster code location of the same project.
 
     ``_dagster_shaped_load.build_load_definitions`` (plain Dagster, no kedro-dagster) in the
-    jobs shape ``jobs``, every job resolved as ``load`` does: Dagster's own cost of the
-    definitions any deployment of the project needs.
+    jobs shape ``jobs`` and ``style`` (decorators or constructors), every job resolved as
+    ``load`` does: Dagster's own cost of the definitions any deployment of the project needs.
     """
     counts = _floor_work(project_path)
     bench_dir = os.path.dirname(os.path.abspath(__file__))
@@ -99,7 +100,7 @@ def shaped(project_path: str, jobs: str) -> dict:
         sys.path.insert(0, bench_dir)
     from _dagster_shaped_load import build_load_definitions
 
-    defs = build_load_definitions(project_path, jobs)
+    defs = build_load_definitions(project_path, jobs, style)
     resolved = _resolve_jobs(defs)
     elapsed = time.perf_counter() - _T0
     cpu = _cpu_s()
@@ -200,8 +201,10 @@ def job(definitions_path: str, job_name: str) -> dict:
 
 def main(argv: list) -> int:
     """Run one measurement and print its ``BENCH_RESULT`` line."""
-    valid = (len(argv) == 2 and argv[0] in {"floor", "load"}) or (
-        len(argv) == 3 and argv[0] in {"job", "shaped"}
+    valid = (
+        (len(argv) == 2 and argv[0] in {"floor", "load"})
+        or (len(argv) == 3 and argv[0] == "job")
+        or (len(argv) in (3, 4) and argv[0] == "shaped")
     )
     if not valid:
         print(__doc__, file=sys.stderr)
@@ -210,7 +213,7 @@ def main(argv: list) -> int:
     if mode == "job":
         result = job(target, argv[2])
     elif mode == "shaped":
-        result = shaped(target, argv[2])
+        result = shaped(target, *argv[2:])
     else:
         result = floor(target) if mode == "floor" else load(target)
     sys.stdout.flush()

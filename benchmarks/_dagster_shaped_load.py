@@ -22,11 +22,19 @@ like-for-like anchor for the load (as ``_dagster_shaped.py`` is for the run):
 - shared IO managers, one per file format (a file's path is its asset's metadata), and an
   input manager for ``raw_input``, given to ``Definitions(resources=...)``.
 
-The translation has two more ops in its job (Kedro's ``before_pipeline_run`` and
-``after_pipeline_run`` hooks); this job has only the node ops.
+Two styles of the same definitions: ``decorators`` (``@op``, ``@job``, ``@multi_asset``, as
+Dagster's documentation writes them: ``bench_load.py``'s ``shaped``) and ``constructors``
+(``OpDefinition``, ``GraphDefinition(...).to_job``, ``AssetsDefinition.from_op``, which skip
+the decorators' inspection of every function, built with the cyclic garbage collector paused,
+as kedro-dagster builds its own: ``lean``, the least Dagster costs for these definitions
+through its public API).
+
+The translation has two more ops in each job (Kedro's ``before_pipeline_run`` and
+``after_pipeline_run`` hooks); these jobs have only the node ops.
 """
 
 # No ``from __future__ import annotations``: Dagster checks the op's context annotation.
+import gc
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +42,7 @@ from typing import Any
 import dagster as dg
 import yaml
 from _dagster_shaped import (
+    JOB_NAME,
     NAMESPACE_NODES,
     FileIOManager,
     PersistedFile,
@@ -48,9 +57,10 @@ from _dagster_shaped import (
     persisted_files,
 )
 
-__all__ = ["JOB_SHAPES", "build_load_definitions"]
+__all__ = ["JOB_SHAPES", "STYLES", "build_load_definitions"]
 
 JOB_SHAPES = ("one", "per-namespace")
+STYLES = ("decorators", "constructors")
 RAW_INPUT = "raw_input"
 #: Resource keys of the assets' IO managers (distinct from the op job's own resources).
 ASSET_IO_MANAGER = "asset_{kind}"
@@ -93,6 +103,7 @@ def _asset(
     params: Mapping[str, Any],
     keys: Mapping[str, str],
     files: Mapping[str, PersistedFile],
+    style: str,
 ) -> dg.AssetsDefinition:
     """The multi-asset of node ``k`` of namespace ``ns`` (which writes a persisted dataset).
 
@@ -108,13 +119,48 @@ def _asset(
 
     _, inputs, _, output = nodes[k]
     upstream = sorted(set().union(*(roots(i) for i in inputs)) - {output})
-    ins = {
-        name: dg.AssetIn(
-            key=keys[name], input_manager_key=RAW_INPUT_MANAGER if name == RAW_INPUT else None
-        )
-        for name in upstream
-    }
     written = files[output]
+    config_schema = {key: _config_schema(value) for key, value in params.items()}
+
+    def compute(config: Mapping[str, Any], loaded: Mapping[str, Any]) -> Any:
+        values: dict[str, Any] = dict(loaded)
+
+        def value(name: str) -> Any:
+            # The in-memory intermediates this asset needs, computed from its loaded inputs.
+            if name not in values:
+                function, needs, ps = producers[name]
+                args = [value(i) for i in needs] + [_parameter(config, p) for p in ps]
+                values[name] = getattr(functions, function)(*args)
+            return values[name]
+
+        return value(output)
+
+    if style == "constructors":
+
+        def op_compute(context, loaded: Mapping[str, Any]) -> Any:
+            yield dg.Output(compute(context.op_config, loaded))
+
+        op_def = dg.OpDefinition(
+            compute_fn=op_compute,
+            name=f"{ns}__node_{k}__asset",
+            ins={
+                name: dg.In(input_manager_key=RAW_INPUT_MANAGER if name == RAW_INPUT else None)
+                for name in upstream
+            },
+            outs={
+                "result": dg.Out(
+                    io_manager_key=ASSET_IO_MANAGER.format(kind=written.kind),
+                    metadata={"path": str(written.path)},
+                )
+            },
+            config_schema=config_schema,
+        )
+        return dg.AssetsDefinition.from_op(
+            op_def,
+            keys_by_input_name={name: dg.AssetKey(keys[name]) for name in upstream},
+            keys_by_output_name={"result": dg.AssetKey(written.asset)},
+            group_name=ns,
+        )
 
     @dg.multi_asset(
         name=f"{ns}__node_{k}__asset",
@@ -125,23 +171,17 @@ def _asset(
                 metadata={"path": str(written.path)},
             )
         },
-        ins=ins,
+        ins={
+            name: dg.AssetIn(
+                key=keys[name], input_manager_key=RAW_INPUT_MANAGER if name == RAW_INPUT else None
+            )
+            for name in upstream
+        },
         group_name=ns,
-        config_schema={key: _config_schema(value) for key, value in params.items()},
+        config_schema=config_schema,
     )
     def node_asset(context: dg.AssetExecutionContext, **loaded: Any) -> Any:
-        values: dict[str, Any] = dict(loaded)
-
-        def value(name: str) -> Any:
-            # The in-memory intermediates this asset needs, computed from its loaded inputs.
-            if name not in values:
-                function, needs, ps = producers[name]
-                args = [value(i) for i in needs]
-                args += [_parameter(context.op_execution_context.op_config, p) for p in ps]
-                values[name] = getattr(functions, function)(*args)
-            return values[name]
-
-        return value(output)
+        return compute(context.op_execution_context.op_config, loaded)
 
     return node_asset
 
@@ -208,7 +248,99 @@ def _first_op(
     return first
 
 
-def build_load_definitions(root: Path, jobs: str = "one") -> dg.Definitions:
+def _plain_op(
+    name: str,
+    function: Callable[..., Any],
+    inputs: tuple[str, ...],
+    params: Mapping[str, Any],
+    output: PersistedFile | None,
+    managed: Mapping[str, str],
+) -> dg.OpDefinition:
+    """``_dagster_shaped._op`` through ``OpDefinition``'s constructor; ``managed``: the
+    inputs read by an input manager (argument -> resource key)."""
+    keys = list(params)
+
+    # No annotation on ``context``: Dagster accepts only its own context types there.
+    def compute(context, loaded: Mapping[str, Any]) -> Any:
+        args = [loaded[arg] for arg in inputs] + [context.op_config[k] for k in keys]
+        yield dg.Output(function(*args))
+
+    out = (
+        dg.Out()
+        if output is None
+        else dg.Out(
+            io_manager_key=output.kind,
+            metadata={"path": str(output.path), "asset": output.asset},
+        )
+    )
+    return dg.OpDefinition(
+        compute_fn=compute,
+        name=name,
+        ins={arg: dg.In(input_manager_key=managed.get(arg)) for arg in inputs},
+        outs={"result": out},
+        config_schema={k: _config_schema(params[k]) for k in keys},
+    )
+
+
+def _plain_jobs(
+    root: Path, namespaces: list[str], parameters: Mapping[str, Any], functions: Any, jobs: str
+) -> list[dg.JobDefinition]:
+    """The op job(s) through ``GraphDefinition``: the same ops, wiring and resources as
+    ``build_job`` (``one``) or ``_namespace_job`` (``per-namespace``)."""
+    standalone = jobs == "per-namespace"
+    raw_manager = _raw_input_manager(root / "data/01_raw/raw_input.csv")
+    base: dict[str, Any] = {
+        "io_manager": dg.mem_io_manager,
+        RAW_INPUT: raw_manager,
+        **{kind: FileIOManager(kind=kind) for kind in ("csv", "parquet", "pickle")},
+    }
+    graphs: list[tuple[str, list[dg.OpDefinition], dict[str, Any], dict[str, Any]]] = []
+    node_defs: list[dg.OpDefinition] = []
+    deps: dict[str, Any] = {}
+    producer: dict[str, str] = {}
+    resources = dict(base)
+    for index, ns in enumerate(namespaces):
+        files = persisted_files(root, index)
+        previous_producer = producer.get("handoff")
+        producer = {}
+        if standalone:
+            node_defs, deps, resources = [], {}, dict(base)
+        for k, (function, inputs, ps, output) in enumerate(_namespace_nodes(index)):
+            name = f"{ns}__node_{k}"
+            managed = {RAW_INPUT: RAW_INPUT}
+            if standalone and "previous" in inputs:
+                managed["previous"] = "previous"
+                resources["previous"] = _handoff_manager(
+                    persisted_files(root, index - 1)["handoff"]
+                )
+            config = {p.rsplit(".", 1)[-1]: _parameter(parameters[ns], p) for p in ps}
+            node_defs.append(
+                _plain_op(
+                    name, getattr(functions, function), inputs, config, files.get(output), managed
+                )
+            )
+            upstream = {**producer, "previous": previous_producer}
+            deps[name] = {
+                arg: dg.DependencyDefinition(upstream[arg], "result")
+                for arg in inputs
+                if arg not in managed
+            }
+            producer[output] = name
+        if standalone:
+            graphs.append((ns, node_defs, deps, resources))
+    if not standalone:
+        graphs.append((JOB_NAME, node_defs, deps, resources))
+    return [
+        dg.GraphDefinition(name=name, node_defs=ops, dependencies=wiring).to_job(
+            resource_defs=resource_defs, executor_def=dg.in_process_executor
+        )
+        for name, ops, wiring, resource_defs in graphs
+    ]
+
+
+def build_load_definitions(
+    root: Path, jobs: str = "one", style: str = "decorators"
+) -> dg.Definitions:
     """The hand-written ``Definitions`` of the generated project in ``root``.
 
     Parameters
@@ -218,6 +350,12 @@ def build_load_definitions(root: Path, jobs: str = "one") -> dg.Definitions:
     jobs : str
         ``"one"``: ``_dagster_shaped.build_job``'s job of every node; ``"per-namespace"``:
         one job per namespace, named like it (``ns_000``...).
+    style : str
+        ``"decorators"``: ``@op``, ``@job`` and ``@multi_asset``, as Dagster's documentation
+        writes them; ``"constructors"``: the same definitions through ``OpDefinition``,
+        ``GraphDefinition`` and ``AssetsDefinition.from_op``, which skip the decorators'
+        inspection of each function, built with the cyclic garbage collector paused and the
+        built heap frozen after (as kedro-dagster builds its definitions).
 
     Returns
     -------
@@ -227,13 +365,34 @@ def build_load_definitions(root: Path, jobs: str = "one") -> dg.Definitions:
     """
     if jobs not in JOB_SHAPES:
         raise ValueError(f"unknown jobs shape {jobs!r}; use one of {', '.join(JOB_SHAPES)}")
-    root = Path(root).resolve()
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; use one of {', '.join(STYLES)}")
+    if style == "decorators":
+        return _build(Path(root).resolve(), jobs, style)
+    # What the translator does (``translation/gc_pause.py``): no collection walks the growing
+    # heap while it is built, and later ones (job resolution) skip it.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        defs = _build(Path(root).resolve(), jobs, style)
+        if was_enabled:
+            gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return defs
+
+
+def _build(root: Path, jobs: str, style: str) -> dg.Definitions:
     functions = _nodes_module(root)
     parameters = yaml.safe_load((root / "conf/base/parameters.yml").read_text(encoding="utf-8"))
     namespaces = sorted(parameters)
 
     assets: list[Any] = [dg.AssetSpec(RAW_INPUT, group_name=namespaces[0])]
-    job_defs: list[dg.JobDefinition] = [] if jobs == "per-namespace" else [build_job(root)]
+    if style == "constructors":
+        job_defs = _plain_jobs(root, namespaces, parameters, functions, jobs)
+    else:
+        job_defs = [] if jobs == "per-namespace" else [build_job(root)]
     for index, ns in enumerate(namespaces):
         files = persisted_files(root, index)
         keys = {RAW_INPUT: RAW_INPUT, **{name: f.asset for name, f in files.items()}}
@@ -242,8 +401,8 @@ def build_load_definitions(root: Path, jobs: str = "one") -> dg.Definitions:
         nodes = _namespace_nodes(index)
         for k, (_, _, _, output) in enumerate(nodes):
             if output in files:
-                assets.append(_asset(ns, k, nodes, functions, parameters[ns], keys, files))
-        if jobs == "per-namespace":
+                assets.append(_asset(ns, k, nodes, functions, parameters[ns], keys, files, style))
+        if jobs == "per-namespace" and style == "decorators":
             job_defs.append(_namespace_job(root, index, ns, parameters[ns], functions))
 
     resources: dict[str, Any] = {

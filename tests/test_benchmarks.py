@@ -173,14 +173,15 @@ BENCH_WORKER = REPO / "benchmarks" / "_bench_worker.py"
 # Kedro's before/after_pipeline_run hooks: two ops of every translated job, not node ops.
 HOOK_OPS = 2
 
-# Materializes every asset of the hand-written Definitions of the project in argv[1].
+# Materializes every asset of the hand-written Definitions of the project in argv[1] (built
+# in the style argv[2]).
 MATERIALIZE_SHAPED = f"""
 import sys
 sys.path.insert(0, {str(REPO / "benchmarks")!r})
 import dagster as dg
 from _dagster_shaped_load import build_load_definitions
 
-defs = build_load_definitions(sys.argv[1], "one")
+defs = build_load_definitions(sys.argv[1], "one", sys.argv[2])
 job = defs.resolve_implicit_global_asset_job_def()
 result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
 print("MATERIALIZED", result.success, len(result.get_asset_materialization_events()))
@@ -204,11 +205,14 @@ def _worker(project: Path, *args: str) -> dict:
     return json.loads(line.removeprefix("BENCH_RESULT "))
 
 
+@pytest.mark.parametrize("style", ["decorators", "constructors"])
 @pytest.mark.parametrize("jobs", ["one", "per-namespace"])
-def test_load_anchor_has_the_shape_of_the_translation(tmp_path: Path, jobs: str) -> None:
+def test_load_anchor_has_the_shape_of_the_translation(
+    tmp_path: Path, jobs: str, style: str
+) -> None:
     project = _load_project(tmp_path / "project", 40, jobs)
 
-    shaped = _worker(project, "shaped", str(project), jobs)
+    shaped = _worker(project, "shaped", str(project), jobs, style)
     ours = _worker(project, "load", str(project / "src/bench_project/definitions.py"))
 
     # One op per Kedro node, in one job or one job per namespace (ten nodes each).
@@ -226,13 +230,14 @@ def test_load_anchor_has_the_shape_of_the_translation(tmp_path: Path, jobs: str)
     assert shaped["nodes"] == 40 and shaped["seconds"] > 0 and shaped["cpu_s"] > 0
 
 
-def test_load_anchor_assets_write_what_kedro_run_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", ["decorators", "constructors"])
+def test_load_anchor_assets_write_what_kedro_run_writes(tmp_path: Path, style: str) -> None:
     kedro_side = _generated(tmp_path / "kedro_side", 40)
     kedro_run(kedro_side)
     dagster_side = _generated(tmp_path / "dagster_side", 40)
 
     result = run(
-        [sys.executable, "-c", MATERIALIZE_SHAPED, str(dagster_side)],
+        [sys.executable, "-c", MATERIALIZE_SHAPED, str(dagster_side), style],
         cwd=dagster_side,
         env=subprocess_env(),
     )
@@ -241,7 +246,7 @@ def test_load_anchor_assets_write_what_kedro_run_writes(tmp_path: Path) -> None:
     assert_same_outputs(persisted_outputs(kedro_side), dagster_side)
 
 
-def test_load_table_reports_the_shaped_anchor(tmp_path: Path) -> None:
+def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     result = run(
         [
@@ -258,10 +263,17 @@ def test_load_table_reports_the_shaped_anchor(tmp_path: Path) -> None:
     cells = [cell.strip() for cell in lines[lines.index(header) + 2].strip("|").split("|")]
     row = dict(zip(columns, cells, strict=True))
     assert row["jobs"] == "one"
-    for column in ("load/floor", "shaped (s)", "load/shaped", "CPU shaped (s)", "CPU load/shaped"):
-        assert re.fullmatch(r"\d+\.\d\d", row[column]), (column, row[column])
+    for anchor in ("shaped", "lean"):
+        for column in (
+            f"{anchor} (s)",
+            f"load/{anchor}",
+            f"CPU {anchor} (s)",
+            f"CPU load/{anchor}",
+        ):
+            assert re.fullmatch(r"\d+\.\d\d", row[column]), (column, row[column])
+    assert re.fullmatch(r"\d+\.\d\d", row["load/floor"]), row
     assert (
         "20 nodes (one): 22 ops, 7 assets, 15 asset deps translated, "
-        "20 ops, 7 assets, 15 asset deps hand-written"
+        "20 ops, 7 assets, 15 asset deps shaped, 20 ops, 7 assets, 15 asset deps lean."
     ) in result.stdout
     assert out.read_text(encoding="utf-8") in result.stdout
