@@ -319,7 +319,9 @@ def _plain_jobs(
                     name, getattr(functions, function), inputs, config, files.get(output), managed
                 )
             )
-            upstream = {**producer, "previous": previous_producer}
+            upstream = dict(producer)
+            if previous_producer is not None:
+                upstream["previous"] = previous_producer
             deps[name] = {
                 arg: dg.DependencyDefinition(upstream[arg], "result")
                 for arg in inputs
