@@ -5,10 +5,14 @@ Usage::
     python benchmarks/_bench_worker.py floor PROJECT_DIR
     python benchmarks/_bench_worker.py load  PROJECT_DIR/src/<pkg>/definitions.py
     python benchmarks/_bench_worker.py job   PROJECT_DIR/src/<pkg>/definitions.py JOB_NAME
+    python benchmarks/_bench_worker.py shaped PROJECT_DIR JOBS [STYLE]
 
 ``load`` resolves every job (``bench_load.py``); ``job`` records two times in one
 interpreter, when the ``Definitions`` are built and when the one job ``JOB_NAME`` is
-resolved, plus the job's op count (``bench_partitions.py``).
+resolved, plus the job's op count (``bench_partitions.py``); ``shaped`` does the floor's
+work, then builds and resolves the hand-written Dagster ``Definitions`` of the same project
+(``_dagster_shaped_load.py``) in the jobs shape ``JOBS`` (``one`` or ``per-namespace``) and
+``STYLE`` (``decorators``, the default, or ``constructors``): ``bench_load.py``'s anchors.
 
 The clock starts before any third-party import (only ``time`` is imported first), so the
 measured time includes importing kedro, dagster, the project and the translator. The
@@ -41,8 +45,8 @@ def _peak_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def floor(project_path: str) -> dict:
-    """Unavoidable work: bootstrap, config, catalog, all pipelines, parameters, dagster."""
+def _floor_work(project_path: str) -> dict:
+    """Bootstrap, config, catalog, all pipelines, parameters, dagster: the floor's work."""
     from pathlib import Path
 
     from kedro.framework.startup import bootstrap_project
@@ -67,16 +71,69 @@ def floor(project_path: str) -> dict:
 
     import dagster
 
-    elapsed = time.perf_counter() - _T0
     return {
-        "seconds": elapsed,
-        "cpu_s": _cpu_s(),
-        "peak_mb": _peak_mb(),
         "nodes": n_nodes,
         "pipelines": len(pipelines),
         "parameters": len(parameters),
         "catalog": type(catalog).__name__,
         "dagster": dagster.__version__,
+    }
+
+
+def floor(project_path: str) -> dict:
+    """Unavoidable work: bootstrap, config, catalog, all pipelines, parameters, dagster."""
+    counts = _floor_work(project_path)
+    elapsed = time.perf_counter() - _T0
+    return {"seconds": elapsed, "cpu_s": _cpu_s(), "peak_mb": _peak_mb(), **counts}
+
+
+def shaped(project_path: str, jobs: str, style: str = "decorators") -> dict:
+    """The floor's work, then a hand-written Dagster code location of the same project.
+
+    ``_dagster_shaped_load.build_load_definitions`` (plain Dagster, no kedro-dagster) in the
+    jobs shape ``jobs`` and ``style`` (decorators or constructors), every job resolved as
+    ``load`` does: Dagster's own cost of the definitions any deployment of the project needs.
+    """
+    counts = _floor_work(project_path)
+    bench_dir = os.path.dirname(os.path.abspath(__file__))
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    from _dagster_shaped_load import build_load_definitions
+
+    defs = build_load_definitions(project_path, jobs, style)
+    resolved = _resolve_jobs(defs)
+    elapsed = time.perf_counter() - _T0
+    cpu = _cpu_s()
+    peak = _peak_mb()
+    # Not timed: the shape, to compare with the translation's.
+    return {
+        "seconds": elapsed,
+        "cpu_s": cpu,
+        "peak_mb": peak,
+        **counts,
+        **shape_counts(defs, resolved),
+    }
+
+
+def _resolve_jobs(defs: Any) -> list:
+    if hasattr(defs, "resolve_all_job_defs"):
+        return list(defs.resolve_all_job_defs())
+    return list(defs.get_repository_def().get_all_jobs())
+
+
+def shape_counts(defs: Any, jobs: list) -> dict:
+    """Jobs, ops per job, assets and asset deps of built ``Definitions`` (for the report).
+
+    ``ops`` maps each job but Dagster's implicit asset job to its op count; ``asset_deps``
+    counts the (asset, upstream asset) pairs of the asset graph.
+    """
+    graph = defs.get_repository_def().asset_graph
+    keys = graph.get_all_asset_keys()
+    return {
+        "jobs": len(jobs),
+        "ops": {j.name: len(j.graph.nodes) for j in jobs if not j.name.startswith("__ASSET_JOB")},
+        "assets": len(keys),
+        "asset_deps": sum(len(graph.get(key).parent_keys) for key in keys),
     }
 
 
@@ -115,23 +172,13 @@ def _definitions(definitions_path: str) -> Any:
 def load(definitions_path: str) -> dict:
     """Import ``definitions.py`` by path and resolve every job, as a Dagster code server would."""
     defs = _definitions(definitions_path)
-    if hasattr(defs, "resolve_all_job_defs"):
-        jobs = defs.resolve_all_job_defs()
-    else:
-        jobs = defs.get_repository_def().get_all_jobs()
+    jobs = _resolve_jobs(defs)
 
     elapsed = time.perf_counter() - _T0
     cpu = _cpu_s()
     peak = _peak_mb()
     # Not timed: sanity counts for the report.
-    repo = defs.get_repository_def()
-    return {
-        "seconds": elapsed,
-        "cpu_s": cpu,
-        "peak_mb": peak,
-        "jobs": len(jobs),
-        "assets": len(repo.asset_graph.get_all_asset_keys()),
-    }
+    return {"seconds": elapsed, "cpu_s": cpu, "peak_mb": peak, **shape_counts(defs, jobs)}
 
 
 def job(definitions_path: str, job_name: str) -> dict:
@@ -154,8 +201,10 @@ def job(definitions_path: str, job_name: str) -> dict:
 
 def main(argv: list) -> int:
     """Run one measurement and print its ``BENCH_RESULT`` line."""
-    valid = (len(argv) == 2 and argv[0] in {"floor", "load"}) or (
-        len(argv) == 3 and argv[0] == "job"
+    valid = (
+        (len(argv) == 2 and argv[0] in {"floor", "load"})
+        or (len(argv) == 3 and argv[0] == "job")
+        or (len(argv) in (3, 4) and argv[0] == "shaped")
     )
     if not valid:
         print(__doc__, file=sys.stderr)
@@ -163,6 +212,8 @@ def main(argv: list) -> int:
     mode, target = argv[:2]
     if mode == "job":
         result = job(target, argv[2])
+    elif mode == "shaped":
+        result = shaped(target, *argv[2:])
     else:
         result = floor(target) if mode == "floor" else load(target)
     sys.stdout.flush()

@@ -295,4 +295,7 @@ def build_definitions(root: Path) -> dg.Definitions:
     return dg.Definitions(jobs=[build_job(root)])
 
 
-defs = build_definitions(Path(os.environ.get(SHAPED_PROJECT_ENV, ".")))
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built when Dagster loads this file, not when ``_dagster_shaped_load.py`` imports it."""
+    return build_definitions(Path(os.environ.get(SHAPED_PROJECT_ENV, ".")))

@@ -11,10 +11,24 @@ floor
 load
     importing ``definitions.py`` by path and resolving every Dagster job (what a Dagster
     code server does), including the imports of kedro, dagster and kedro_dagster.
+shaped
+    the floor's work, then building by hand, with plain Dagster and no kedro-dagster, the
+    ``Definitions`` a Dagster user would write for the same project (``@op``, ``@job``,
+    ``@multi_asset``), and resolving every job (``_dagster_shaped_load.py``): the same node
+    ops, assets and asset deps as the translation, in the same jobs shape. A like-for-like
+    anchor: Dagster's own cost of the definitions, which the floor does not contain.
+lean
+    the same definitions through Dagster's constructors (``OpDefinition``,
+    ``GraphDefinition``, ``AssetsDefinition.from_op``) instead of its decorators, which
+    inspect every function, with the cyclic garbage collector paused while they are built:
+    what Dagster costs at least for them through its public API, built as kedro-dagster
+    builds its own.
 
-``translation = load - floor`` is the cost attributable to the translator. The target is
-load <= 1.5x floor at 1000 nodes with one job per namespace (<= 1.3x with one job), and a
-translation time linear in the number of nodes.
+``translation = load - floor`` is the cost attributable to the translator and to Dagster
+building its definitions; ``load/shaped`` and ``load/lean`` compare with what Dagster costs
+for the same definitions written by hand. The target is load <= 1.5x floor at 1000 nodes
+with one job per namespace (<= 1.3x with one job), and a translation time linear in the
+number of nodes.
 
 The jobs shape (``--jobs``) is the ``dagster.yml`` written into the project: ``one`` (a
 single ``__default__`` job) or ``per-namespace`` (one job per namespace pipeline,
@@ -25,7 +39,7 @@ Usage::
     python benchmarks/bench_load.py [--sizes 100 500 1000] [--repeat 3]
                                     [--jobs one per-namespace]
                                     [--out benchmarks/results.md] [--check-linear]
-                                    [--no-compile]
+                                    [--no-compile] [--anchors shaped lean | --no-anchors]
 
 Before measuring, the bytecode of the ``kedro_dagster`` package the interpreter imports is
 written (``compileall``), as installing a package does: kedro and dagster are compiled in
@@ -60,6 +74,8 @@ RESULT_PREFIX = "BENCH_RESULT "
 PACKAGE_NAME = "bench_project"
 TARGET_LOAD_OVER_FLOOR = 1.5
 JOB_SHAPES = ("one", "per-namespace")
+#: The hand-written anchors, by name: the ``_dagster_shaped_load.py`` style each builds.
+ANCHORS = {"shaped": "decorators", "lean": "constructors"}
 
 # The ``definitions.py`` written into every generated project: the package's own template,
 # exactly what `kedro dagster init` writes (definitions.py sits two folders below the root).
@@ -105,7 +121,9 @@ class SizeResult:
     jobs: str = "per-namespace"
     floor: list[dict] = field(default_factory=list)
     load: list[dict] = field(default_factory=list)
+    anchors: dict[str, list[dict]] = field(default_factory=dict)
     load_error: MeasurementError | None = None
+    anchor_error: MeasurementError | None = None
 
     @staticmethod
     def _median(runs: list[dict], key: str) -> float | None:
@@ -132,6 +150,22 @@ class SizeResult:
         if not self.floor_cpu or self.load_cpu is None:
             return None
         return self.load_cpu / self.floor_cpu
+
+    def anchor_s(self, name: str) -> float | None:
+        """Median wall time of the anchor ``name`` (``shaped`` or ``lean``)."""
+        return self._median(self.anchors.get(name, []), "seconds")
+
+    def anchor_cpu(self, name: str) -> float | None:
+        """Median CPU time of the anchor ``name``."""
+        return self._median(self.anchors.get(name, []), "cpu_s")
+
+    def anchor_ratio(self, name: str, cpu: bool = False) -> float | None:
+        """Load over the anchor ``name``, wall clock or CPU time."""
+        anchor = self.anchor_cpu(name) if cpu else self.anchor_s(name)
+        load = self.load_cpu if cpu else self.load_s
+        if not anchor or load is None:
+            return None
+        return load / anchor
 
     @property
     def floor_mb(self) -> float | None:
@@ -249,8 +283,9 @@ def measure_size(
     warmup: int,
     skip_load: bool,
     jobs: str = "per-namespace",
+    anchors: tuple[str, ...] = tuple(ANCHORS),
 ) -> SizeResult:
-    """Measure floor and load for one project size and jobs shape (runs are interleaved)."""
+    """Measure floor, anchors and load for one size and jobs shape (runs are interleaved)."""
     project = workdir / f"project_{n_nodes}_{jobs}"
     definitions = prepare_project(project, n_nodes, jobs)
     result = SizeResult(n_nodes, jobs)
@@ -258,6 +293,15 @@ def measure_size(
     for i in range(warmup + repeat):
         timed = i >= warmup
         floor = run_worker(python, "floor", project, project, n_nodes)
+        anchor_runs: dict[str, dict] = {}
+        for name in anchors if result.anchor_error is None else ():
+            try:
+                anchor_runs[name] = run_worker(
+                    python, "shaped", project, project, n_nodes, jobs, ANCHORS[name]
+                )
+            except MeasurementError as exc:
+                result.anchor_error = exc
+                break
         load: dict | None = None
         if do_load:
             try:
@@ -269,18 +313,28 @@ def measure_size(
             result.floor.append(floor)
             if load is not None:
                 result.load.append(load)
+            for name, run in anchor_runs.items():
+                result.anchors.setdefault(name, []).append(run)
         label = f"run {i - warmup + 1}" if timed else f"warm-up {i + 1}"
-        load_txt = (
-            "FAILED" if result.load_error else "-" if load is None else f"{load['seconds']:.2f}s"
-        )
         print(
-            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, load {load_txt}",
+            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, "
+            + "".join(
+                f"{name} {_seconds(anchor_runs.get(name), result.anchor_error)}, "
+                for name in anchors
+            )
+            + f"load {_seconds(load, result.load_error)}",
             file=sys.stderr,
             flush=True,
         )
     if result.load_error is not None:
         result.load.clear()
+    if result.anchor_error is not None:
+        result.anchors.clear()
     return result
+
+
+def _seconds(run: dict | None, error: MeasurementError | None) -> str:
+    return "FAILED" if error else "-" if run is None else f"{run['seconds']:.2f}s"
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -302,8 +356,10 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
         ),
         "",
         "| nodes | jobs | floor (s) | load (s) | load/floor | translation (s) = load-floor "
-        "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load "
+        + "".join(f"| {a} (s) | load/{a} | CPU {a} (s) | CPU load/{a} " for a in ANCHORS)
+        + "|",
+        "|---:|---|" + "---:|" * (9 + 4 * len(ANCHORS)),
     ]
     for r in results:
         lines.append(
@@ -311,7 +367,13 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
             f"| {_fmt(r.ratio, '.2f')} | {_fmt(r.translation_s, '.2f')} "
             f"| {_fmt(r.floor_cpu, '.2f')} | {_fmt(r.load_cpu, '.2f')} "
             f"| {_fmt(r.cpu_ratio, '.2f')} "
-            f"| {_fmt(r.floor_mb, '.0f')} | {_fmt(r.load_mb, '.0f')} |"
+            f"| {_fmt(r.floor_mb, '.0f')} | {_fmt(r.load_mb, '.0f')} "
+            + "".join(
+                f"| {_fmt(r.anchor_s(a), '.2f')} | {_fmt(r.anchor_ratio(a), '.2f')} "
+                f"| {_fmt(r.anchor_cpu(a), '.2f')} | {_fmt(r.anchor_ratio(a, cpu=True), '.2f')} "
+                for a in ANCHORS
+            )
+            + "|"
         )
     lines.append("")
     sanity = [
@@ -321,12 +383,33 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
     ]
     if sanity:
         lines.append("Translated: " + "; ".join(sanity) + ".")
+    shapes = [
+        f"{r.n_nodes} nodes ({r.jobs}): {_shape(r.load[0])} translated"
+        + "".join(f", {_shape(runs[0])} {a}" for a, runs in r.anchors.items())
+        for r in results
+        if r.load and r.anchors
+    ]
+    if shapes:
+        lines.append(
+            "Anchors (`_dagster_shaped_load.py`, plain Dagster written by hand: `shaped` with "
+            "its decorators, `lean` with its constructors; the same node ops, assets and asset "
+            "deps as the translation, whose jobs also hold the two Kedro pipeline-hook ops): "
+            + "; ".join(shapes)
+            + "."
+        )
     for shape in JOB_SHAPES:
         for cpu in (False, True):
             linear = linearity_summary([r for r in results if r.jobs == shape], cpu=cpu)
             if linear:
                 lines.append(f"{shape}: {linear[0]}")
     return "\n".join(lines) + "\n"
+
+
+def _shape(run: dict) -> str:
+    """Ops (summed over jobs, implicit asset job excluded), assets and asset deps of a run."""
+    ops = run.get("ops")
+    op_count = sum(ops.values()) if isinstance(ops, dict) else "?"
+    return f"{op_count} ops, {run['assets']} assets, {run.get('asset_deps', '?')} asset deps"
 
 
 def linearity_summary(
@@ -389,6 +472,16 @@ def main(argv: list[str] | None = None) -> int:
         "--floor-only", action="store_true", help="measure the floor only (no translator needed)"
     )
     parser.add_argument(
+        "--anchors",
+        nargs="+",
+        choices=list(ANCHORS),
+        default=list(ANCHORS),
+        help="hand-written Dagster anchors to measure (default: both)",
+    )
+    parser.add_argument(
+        "--no-anchors", action="store_true", help="measure no hand-written Dagster anchor"
+    )
+    parser.add_argument(
         "--jobs",
         nargs="+",
         choices=JOB_SHAPES,
@@ -440,20 +533,23 @@ def main(argv: list[str] | None = None) -> int:
                     args.warmup,
                     skip_load=args.floor_only or error is not None,
                     jobs=shape,
+                    anchors=()
+                    if args.floor_only or args.no_anchors or error is not None
+                    else tuple(args.anchors),
                 )
                 results.append(result)
-                if result.load_error is not None and error is None:
-                    error = result.load_error
+                if error is None:
+                    error = result.load_error or result.anchor_error
 
     report = render_markdown(results, env, args.repeat, args.warmup)
     print(report)
 
     if error is not None:
-        print(f"LOAD FAILED: {error}", file=sys.stderr)
-        print("---- load stderr (traceback) ----", file=sys.stderr)
+        print(f"{error.mode.upper()} FAILED: {error}", file=sys.stderr)
+        print(f"---- {error.mode} stderr (traceback) ----", file=sys.stderr)
         print(error.stderr.rstrip() or "(empty)", file=sys.stderr)
         if error.stdout.strip():
-            print("---- load stdout (tail) ----", file=sys.stderr)
+            print(f"---- {error.mode} stdout (tail) ----", file=sys.stderr)
             print("\n".join(error.stdout.splitlines()[-20:]), file=sys.stderr)
         print(f"Results not written to {args.out}.", file=sys.stderr)
         return 1

@@ -164,3 +164,116 @@ def test_bad_options_are_refused_before_measuring(tmp_path: Path, args: list[str
     )
     assert result.returncode == 2
     assert "unknown group(s) nope" in result.stderr or "multiples of 10, got 15" in result.stderr
+
+
+# ---------------------------------------------------------------------------- load anchor
+
+BENCH_LOAD = REPO / "benchmarks" / "bench_load.py"
+BENCH_WORKER = REPO / "benchmarks" / "_bench_worker.py"
+# Kedro's before/after_pipeline_run hooks: two ops of every translated job, not node ops.
+HOOK_OPS = 2
+
+# Materializes every asset of the hand-written Definitions of the project in argv[1] (built
+# in the style argv[2]).
+MATERIALIZE_SHAPED = f"""
+import sys
+sys.path.insert(0, {str(REPO / "benchmarks")!r})
+import dagster as dg
+from _dagster_shaped_load import build_load_definitions
+
+defs = build_load_definitions(sys.argv[1], "one", sys.argv[2])
+job = defs.resolve_implicit_global_asset_job_def()
+result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+print("MATERIALIZED", result.success, len(result.get_asset_materialization_events()))
+"""
+
+
+def _load_project(root: Path, n_nodes: int, jobs: str) -> Path:
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.bench_load import prepare_project
+    finally:
+        sys.path.remove(str(REPO))
+    prepare_project(root, n_nodes, jobs)
+    match_kedro_init_version(root)
+    return root
+
+
+def _worker(project: Path, *args: str) -> dict:
+    result = run([sys.executable, str(BENCH_WORKER), *args], cwd=project, env=subprocess_env())
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
+    return json.loads(line.removeprefix("BENCH_RESULT "))
+
+
+@pytest.mark.parametrize("style", ["decorators", "constructors"])
+@pytest.mark.parametrize("jobs", ["one", "per-namespace"])
+def test_load_anchor_has_the_shape_of_the_translation(
+    tmp_path: Path, jobs: str, style: str
+) -> None:
+    project = _load_project(tmp_path / "project", 40, jobs)
+
+    shaped = _worker(project, "shaped", str(project), jobs, style)
+    ours = _worker(project, "load", str(project / "src/bench_project/definitions.py"))
+
+    # One op per Kedro node, in one job or one job per namespace (ten nodes each).
+    if jobs == "one":
+        assert shaped["ops"] == {"shaped_in_process": 40}
+        assert ours["ops"] == {"__default__": 40 + HOOK_OPS}
+    else:
+        namespaces = [f"ns_00{i}" for i in range(4)]
+        assert shaped["ops"] == dict.fromkeys(namespaces, 10)
+        assert ours["ops"] == dict.fromkeys(namespaces, 10 + HOOK_OPS)
+    assert shaped["jobs"] == ours["jobs"]  # with Dagster's implicit asset job
+    # raw_input and the 3 persisted datasets of each namespace, with the same lineage.
+    assert shaped["assets"] == ours["assets"] == 13
+    assert shaped["asset_deps"] == ours["asset_deps"] == 33
+    assert shaped["nodes"] == 40 and shaped["seconds"] > 0 and shaped["cpu_s"] > 0
+
+
+@pytest.mark.parametrize("style", ["decorators", "constructors"])
+def test_load_anchor_assets_write_what_kedro_run_writes(tmp_path: Path, style: str) -> None:
+    kedro_side = _generated(tmp_path / "kedro_side", 40)
+    kedro_run(kedro_side)
+    dagster_side = _generated(tmp_path / "dagster_side", 40)
+
+    result = run(
+        [sys.executable, "-c", MATERIALIZE_SHAPED, str(dagster_side), style],
+        cwd=dagster_side,
+        env=subprocess_env(),
+    )
+
+    assert "MATERIALIZED True 12" in result.stdout.splitlines()
+    assert_same_outputs(persisted_outputs(kedro_side), dagster_side)
+
+
+def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    result = run(
+        [
+            *(sys.executable, str(BENCH_LOAD), "--sizes", "20", "--repeat", "1"),
+            *("--warmup", "0", "--jobs", "one", "--no-compile", "--out", str(out)),
+        ],
+        cwd=tmp_path,
+        env=subprocess_env(),
+    )
+
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| nodes |"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    cells = [cell.strip() for cell in lines[lines.index(header) + 2].strip("|").split("|")]
+    row = dict(zip(columns, cells, strict=True))
+    assert row["jobs"] == "one"
+    for anchor in ("shaped", "lean"):
+        for column in (
+            f"{anchor} (s)",
+            f"load/{anchor}",
+            f"CPU {anchor} (s)",
+            f"CPU load/{anchor}",
+        ):
+            assert re.fullmatch(r"\d+\.\d\d", row[column]), (column, row[column])
+    assert re.fullmatch(r"\d+\.\d\d", row["load/floor"]), row
+    assert (
+        "20 nodes (one): 22 ops, 7 assets, 15 asset deps translated, "
+        "20 ops, 7 assets, 15 asset deps shaped, 20 ops, 7 assets, 15 asset deps lean."
+    ) in result.stdout
+    assert out.read_text(encoding="utf-8") in result.stdout
