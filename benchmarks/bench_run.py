@@ -19,9 +19,13 @@ multiprocess
     multiprocess executor (forkserver preloading its module; ``dagster job execute``, whole
     process), ``kedro run --runner ParallelRunner`` and ``kedro run``. Goal: <= 1.2x Dagster.
 parallel
-    the same 20-node job under the executor kind ``parallel`` (``max_workers: 2``), whole
-    ``launch`` process, against ``kedro run --runner ParallelRunner``. Goal: <= 2x. Skipped
-    with a "not available" line when the installed kedro-dagster refuses that kind.
+    generated projects under the executor kind ``parallel`` (``max_workers: 2``), whole
+    ``launch`` process, against ``kedro run --runner ParallelRunner`` on the same project:
+    chains of ``--parallel-nodes`` nodes (default 20 and 200; goal <= 2x at 20 nodes, the
+    other sizes are figures) and ``--wide-nodes`` wide projects (default 100: independent
+    namespaces of CPU-bound nodes, ``--wide-work`` loop rounds each), those also against
+    ``kedro run`` (sequential). Skipped with a "not available" line when the installed
+    kedro-dagster refuses that kind.
 launch
     ``kedro dagster launch --job __default__`` of a copy of ``examples/spaceflights``
     (in-process executor) against ``kedro run``, both whole process. Goal: <= 1.3x.
@@ -35,7 +39,9 @@ kedro-dagster is installed in ``--python``'s environment.
 Usage::
 
     python benchmarks/bench_run.py [--only inprocess,multiprocess,parallel,launch]
-                                   [--nodes 50 500] [--repeat 3] [--json out.json]
+                                   [--nodes 50 500] [--parallel-nodes 20 200]
+                                   [--wide-nodes 100] [--wide-work 300000]
+                                   [--repeat 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -63,16 +69,27 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_load import environment_info  # noqa: E402
-from benchmarks.generate_project import generate_project  # noqa: E402
+from benchmarks.generate_project import DEFAULT_WORK, generate_project  # noqa: E402
 
-__all__ = ["Row", "Variant", "build_variants", "main", "measure", "summary_rows"]
+__all__ = [
+    "ParallelSpec",
+    "Row",
+    "Variant",
+    "build_variants",
+    "main",
+    "measure",
+    "parallel_specs",
+    "summary_rows",
+]
 
 WORKER = BENCH_DIR / "_run_worker.py"
 RESULT_PREFIX = "BENCH_RESULT "
 PACKAGE = "bench_project"
 EXAMPLE = REPO / "examples" / "spaceflights"
 GROUPS = ("inprocess", "multiprocess", "parallel", "launch")
-MP_NODES = 20  # the multiprocess and parallel figures' job size
+MP_NODES = 20  # the multiprocess figures' job size, and the parallel figure with a goal
+PARALLEL_NODES = [MP_NODES, 200]  # default chain sizes of the parallel group
+WIDE_NODES = [100]  # default sizes of the parallel group's wide projects
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
 
 GOAL_INPROCESS = 1.3
@@ -222,10 +239,16 @@ def _write_dagster_yml(
 
 
 def generated(
-    runner: Runner, name: str, n_nodes: int, executors: dict[str, Any], jobs: dict[str, Any]
+    runner: Runner,
+    name: str,
+    n_nodes: int,
+    executors: dict[str, Any],
+    jobs: dict[str, Any],
+    shape: str = "chain",
+    work: int = DEFAULT_WORK,
 ) -> pathlib.Path:
     """A generated project after ``kedro dagster init``, with the given ``dagster.yml``."""
-    root = generate_project(runner.workdir / name, n_nodes, PACKAGE)
+    root = generate_project(runner.workdir / name, n_nodes, PACKAGE, shape, work)
     (root / ".telemetry").write_text("consent: false\n", encoding="utf-8")
     _run(
         runner.kedro("dagster", "init", "--force"), root, base_env(), runner.workdir / "logs" / name
@@ -353,40 +376,99 @@ def multiprocess_variants(runner: Runner, root: pathlib.Path) -> list[Variant]:
     ]
 
 
-def parallel_variant(runner: Runner) -> Variant | str:
-    """Ours under the ``parallel`` executor kind, or why the installed version refuses it."""
+@dataclass(frozen=True)
+class ParallelSpec:
+    """One project of the ``parallel`` group: its shape, size and per-node work."""
+
+    shape: str
+    nodes: int
+    work: int = DEFAULT_WORK
+
+    @property
+    def suffix(self) -> str:
+        """Key suffix of its variants; none for the 20-node chain (keys as before sizes)."""
+        if self.shape == "chain" and self.nodes == MP_NODES:
+            return ""
+        return f".{self.shape}{self.nodes}"
+
+    @property
+    def figure(self) -> str:
+        if self.shape == "chain":
+            return f"{self.nodes}-node job"
+        return (
+            f"wide {self.nodes}-node job ({self.nodes // 5} independent branches, "
+            f"{self.work} loop rounds per node)"
+        )
+
+
+def parallel_variants(
+    runner: Runner, spec: ParallelSpec, refusal_checked: bool
+) -> tuple[list[Variant], bool] | str:
+    """Ours under the ``parallel`` kind on ``spec``'s project, and its anchors there.
+
+    The 20-node chain's ``kedro run`` anchors come from the multiprocess group's project
+    (the same generated files), so only ours is returned for it and the flag says so.
+    Returns why the installed version refuses the kind, if it does (checked once).
+    """
+    name = f"par_{spec.shape}_{spec.nodes}"
     root = generated(
-        runner, f"par_{MP_NODES}", MP_NODES, {"parallel": PARALLEL}, {"par": _job("parallel")}
+        runner,
+        name,
+        spec.nodes,
+        {"parallel": PARALLEL},
+        {"par": _job("parallel")},
+        spec.shape,
+        spec.work,
     )
-    refusal = parallel_refusal(runner.python, root)
-    if refusal is not None:
-        return refusal
-    return Variant(
-        "parallel.ours",
-        f"ours, {MP_NODES} nodes, `kedro dagster launch --job par` (parallel)",
-        runner.whole(
-            "launch_par", root, runner.kedro("dagster", "launch", "--job", "par"), _src(root)
-        ),
-    )
-
-
-def kedro_variants(runner: Runner, root: pathlib.Path, sequential: bool) -> list[Variant]:
-    """``kedro run --runner ParallelRunner`` (and ``kedro run``) of ``root``, whole process."""
+    if not refusal_checked:
+        refusal = parallel_refusal(runner.python, root)
+        if refusal is not None:
+            return refusal
+    key = spec.suffix.lstrip(".") or str(spec.nodes)
     variants = [
         Variant(
-            "kedro.parallel_runner",
-            f"`kedro run --runner ParallelRunner`, {MP_NODES} nodes",
+            f"parallel.ours{spec.suffix}",
+            f"ours, {spec.figure}, `kedro dagster launch --job par` (parallel)",
             runner.whole(
-                "kedro_par", root, runner.kedro("run", "--runner", "ParallelRunner"), _src(root)
+                f"launch_par_{key}",
+                root,
+                runner.kedro("dagster", "launch", "--job", "par"),
+                _src(root),
+            ),
+        )
+    ]
+    if not spec.suffix:
+        return variants, True
+    variants += kedro_variants(runner, root, spec.shape == "wide", spec)
+    return variants, False
+
+
+def kedro_variants(
+    runner: Runner,
+    root: pathlib.Path,
+    sequential: bool,
+    spec: ParallelSpec = ParallelSpec("chain", MP_NODES),
+) -> list[Variant]:
+    """``kedro run --runner ParallelRunner`` (and ``kedro run``) of ``root``, whole process."""
+    key = spec.suffix.lstrip(".") or str(spec.nodes)
+    variants = [
+        Variant(
+            f"kedro.parallel_runner{spec.suffix}",
+            f"`kedro run --runner ParallelRunner`, {spec.figure}",
+            runner.whole(
+                f"kedro_par_{key}",
+                root,
+                runner.kedro("run", "--runner", "ParallelRunner"),
+                _src(root),
             ),
         )
     ]
     if sequential:
         variants.append(
             Variant(
-                "kedro.sequential",
-                f"`kedro run`, {MP_NODES} nodes",
-                runner.whole("kedro_seq", root, runner.kedro("run"), _src(root)),
+                f"kedro.sequential{spec.suffix}",
+                f"`kedro run`, {spec.figure}",
+                runner.whole(f"kedro_seq_{key}", root, runner.kedro("run"), _src(root)),
             )
         )
     return variants
@@ -414,8 +496,20 @@ def _src(project: pathlib.Path) -> str:
     return str(project / "src")
 
 
+def parallel_specs(
+    parallel_nodes: list[int], wide_nodes: list[int], wide_work: int
+) -> list[ParallelSpec]:
+    """The ``parallel`` group's projects: chains first, then wide ones."""
+    return [ParallelSpec("chain", n) for n in parallel_nodes] + [
+        ParallelSpec("wide", n, wide_work) for n in wide_nodes
+    ]
+
+
 def build_variants(
-    runner: Runner, groups: list[str], nodes: list[int]
+    runner: Runner,
+    groups: list[str],
+    nodes: list[int],
+    specs: list[ParallelSpec] | None = None,
 ) -> tuple[list[Variant], dict[str, str]]:
     """Prepare the projects and the variants to measure; and the skipped groups' reasons."""
     variants: list[Variant] = []
@@ -423,14 +517,18 @@ def build_variants(
     if "inprocess" in groups:
         for n in nodes:
             variants += inprocess_variants(runner, n)
-    parallel: Variant | None = None
+    parallel: list[Variant] = []
+    # The 20-node chain's ParallelRunner anchor is the multiprocess group's.
+    needs_mp_anchor = False
     if "parallel" in groups:
-        found = parallel_variant(runner)
-        if isinstance(found, str):
-            skipped["parallel"] = found
-        else:
-            parallel = found
-    if "multiprocess" in groups or parallel is not None:
+        for spec in specs if specs is not None else parallel_specs(PARALLEL_NODES, [], 0):
+            found = parallel_variants(runner, spec, refusal_checked=bool(parallel))
+            if isinstance(found, str):
+                skipped["parallel"] = found
+                break
+            parallel += found[0]
+            needs_mp_anchor = needs_mp_anchor or found[1]
+    if "multiprocess" in groups or needs_mp_anchor:
         root = generated(
             runner,
             f"mp_{MP_NODES}",
@@ -440,9 +538,8 @@ def build_variants(
         )
         if "multiprocess" in groups:
             variants += multiprocess_variants(runner, root)
-        if parallel is not None:
-            variants.append(parallel)
         variants += kedro_variants(runner, root, sequential="multiprocess" in groups)
+    variants += parallel
     if "launch" in groups:
         variants += launch_variants(runner)
     return variants, skipped
@@ -539,7 +636,11 @@ def _minus(ours: float | None, kedro: float | None) -> float | None:
 
 
 def summary_rows(
-    variants: list[Variant], skipped: dict[str, str], groups: list[str], nodes: list[int]
+    variants: list[Variant],
+    skipped: dict[str, str],
+    groups: list[str],
+    nodes: list[int],
+    specs: list[ParallelSpec] | None = None,
 ) -> list[Row]:
     """The table's rows, from the medians of the variants."""
     by_key = {v.key: v for v in variants}
@@ -650,17 +751,32 @@ def summary_rows(
         ]
     if "parallel" in groups:
         note = f"not available: {skipped['parallel']}" if "parallel" in skipped else None
-        rows.append(
-            Row(
-                f"{MP_NODES}-node job, parallel executor (max_workers 2), whole process",
-                wall("parallel.ours"),
-                wall("kedro.parallel_runner"),
-                "kedro run --runner ParallelRunner",
-                "s",
-                GOAL_PARALLEL,
-                note,
+        for spec in specs if specs is not None else parallel_specs(PARALLEL_NODES, [], 0):
+            figure = f"{spec.figure}, parallel executor (max_workers 2), whole process"
+            ours = wall(f"parallel.ours{spec.suffix}")
+            rows.append(
+                Row(
+                    figure,
+                    ours,
+                    wall(f"kedro.parallel_runner{spec.suffix}"),
+                    "kedro run --runner ParallelRunner",
+                    "s",
+                    # The goal is the 20-node chain's; the other projects are figures.
+                    GOAL_PARALLEL if not spec.suffix else None,
+                    note,
+                )
             )
-        )
+            if spec.shape == "wide":
+                rows.append(
+                    Row(
+                        f"{figure} vs kedro run",
+                        ours,
+                        wall(f"kedro.sequential{spec.suffix}"),
+                        "kedro run, SequentialRunner",
+                        "s",
+                        note=note,
+                    )
+                )
     if "launch" in groups:
         rows.append(
             Row(
@@ -737,6 +853,27 @@ def main(argv: list[str] | None = None) -> int:
         default=[50, 500],
         help="project sizes of the in-process figure (multiples of 10)",
     )
+    parser.add_argument(
+        "--parallel-nodes",
+        type=int,
+        nargs="*",
+        default=PARALLEL_NODES,
+        help="chain sizes of the parallel group (multiples of 10; default 20 200; none: no chain)",
+    )
+    parser.add_argument(
+        "--wide-nodes",
+        type=int,
+        nargs="*",
+        default=WIDE_NODES,
+        help="wide project sizes of the parallel group (multiples of 10; default 100; none: "
+        "no wide project)",
+    )
+    parser.add_argument(
+        "--wide-work",
+        type=int,
+        default=DEFAULT_WORK,
+        help=f"loop rounds per node of the wide projects (default {DEFAULT_WORK}, ~35 ms)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant (median)")
     parser.add_argument(
         "--warmup",
@@ -756,9 +893,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     if args.repeat < 1 or args.warmup < 0:
         parser.error("--repeat must be >= 1 and --warmup >= 0")
-    for n in args.nodes:
-        if n <= 0 or n % 10:
-            parser.error(f"--nodes must be positive multiples of 10, got {n}")
+    for option in ("nodes", "parallel_nodes", "wide_nodes"):
+        for n in getattr(args, option):
+            if n <= 0 or n % 10:
+                flag = "--" + option.replace("_", "-")
+                parser.error(f"{flag} must be positive multiples of 10, got {n}")
+    if args.wide_work < 0:
+        parser.error("--wide-work must be >= 0")
+    specs = parallel_specs(args.parallel_nodes, args.wide_nodes, args.wide_work)
 
     env = environment_info(args.python)
     load_before = _loadavg()
@@ -772,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         runner = Runner(args.python, workdir, args.warmup)
         try:
-            variants, skipped = build_variants(runner, groups, args.nodes)
+            variants, skipped = build_variants(runner, groups, args.nodes, specs)
         except RunFailed as exc:
             print(f"SETUP FAILED: {exc}", file=sys.stderr)
             return 1
@@ -780,7 +922,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{group}: not available ({reason})", file=sys.stderr)
         measure(variants, args.repeat)
 
-    rows = summary_rows(variants, skipped, groups, args.nodes)
+    rows = summary_rows(variants, skipped, groups, args.nodes, specs)
     load = f"{load_before} before, {_loadavg()} after"
     report = render(rows, variants, env, args, load)
     print(report)

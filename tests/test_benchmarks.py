@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,13 +92,13 @@ def test_inprocess_table_has_every_figure_with_numeric_ratios(tmp_path: Path) ->
     assert payload["variants"]["inprocess.ours.10"]["runs"][0]["steps"] >= 10
 
 
-def _generated(root: Path, n_nodes: int) -> Path:
+def _generated(root: Path, n_nodes: int, **options: Any) -> Path:
     sys.path.insert(0, str(REPO))
     try:
         from benchmarks.generate_project import generate_project
     finally:
         sys.path.remove(str(REPO))
-    project = generate_project(root, n_nodes)
+    project = generate_project(root, n_nodes, **options)
     match_kedro_init_version(project)
     return project
 
@@ -138,21 +139,89 @@ def test_launch_table_compares_with_kedro_run(tmp_path: Path) -> None:
     assert payload["rows"][0]["ratio"] > 0
 
 
-def test_parallel_row_says_why_it_is_skipped_or_has_a_ratio(tmp_path: Path) -> None:
-    rows, payload = bench(tmp_path, "--only", "parallel")
+#: For every node of ``__default__``: its namespace and those of the nodes it reads from.
+_NODE_PARENTS = """
+import json
+from bench_project.pipeline_registry import register_pipelines
 
-    (row,) = rows.values()
-    ours, _anchor, ratio, goal, met = row
-    assert goal == "≤ 2x"
+pipeline = register_pipelines()["__default__"]
+print(json.dumps({
+    node.name: [parent.namespace for parent in parents]
+    for node, parents in pipeline.node_dependencies.items()
+}))
+"""
+
+
+def test_wide_project_runs_under_kedro_run_with_independent_namespaces(tmp_path: Path) -> None:
+    sequential = _generated(tmp_path / "sequential", 20, shape="wide", work=2000)
+    in_parallel = _generated(tmp_path / "in_parallel", 20, shape="wide", work=2000)
+
+    kedro_run(sequential)
+    kedro_run(in_parallel, "--runner", "ParallelRunner")
+
+    # Deterministic: the same files whichever runner and order ran the nodes.
+    expected = persisted_outputs(sequential)
+    assert sorted(expected) == [f"03_primary/ns_00{i}/result.csv" for i in range(2)]
+    assert_same_outputs(expected, in_parallel)
+    first, second = (bytes(expected[name]) for name in sorted(expected))
+    assert first.startswith(b"id,group,value\n") and first != second
+    result = run(
+        [sys.executable, "-c", _NODE_PARENTS],
+        cwd=sequential,
+        env=subprocess_env(PYTHONPATH=str(sequential / "src")),
+    )
+    parents = json.loads(result.stdout)
+    assert len(parents) == 20
+    for name, namespaces in parents.items():
+        # A namespace's seed reads only raw_input; every other node reads its own namespace.
+        own = name.split(".")[0]
+        assert namespaces == ([] if name.endswith(".node_0") else [own] * len(namespaces))
+    # Per namespace: seed -> two 4-node branches -> join: 10 edges, no more.
+    assert sum(map(len, parents.values())) == 2 * 10
+
+
+def test_parallel_rows_say_why_they_are_skipped_or_have_ratios(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    rows, payload = bench(
+        tmp_path,
+        "--only",
+        "parallel",
+        *("--parallel-nodes", "20", "--wide-nodes", "10", "--wide-work", "1000"),
+        *("--keep", str(work)),
+    )
+
+    wide = "wide 10-node job (2 independent branches, 1000 loop rounds per node)"
+    figure = "parallel executor (max_workers 2), whole process"
+    assert list(rows) == [
+        f"20-node job, {figure}",
+        f"{wide}, {figure}",
+        f"{wide}, {figure} vs kedro run",
+    ]
+    goals = [cells[3] for cells in rows.values()]
+    assert goals == ["≤ 2x", "-", "-"]
     if "parallel" in payload["skipped"]:
         # The installed kedro-dagster refuses the kind: the reason is its own config error.
-        assert ours.startswith("not available: ") and "parallel" in ours
-        assert (ratio, met) == ("n/a", "skipped")
-    else:
-        assert RATIO.match(ratio), row
+        for ours, _anchor, ratio, _goal, met in rows.values():
+            assert ours.startswith("not available: ") and "parallel" in ours
+            assert (ratio, met) == ("n/a", "skipped")
+        return
+    for figure_name, (_ours, _anchor, ratio, _goal, _met) in rows.items():
+        assert RATIO.match(ratio), (figure_name, ratio)
+    assert [cells[1].split("(")[1] for cells in rows.values()] == [
+        "kedro run --runner ParallelRunner)",
+        "kedro run --runner ParallelRunner)",
+        "kedro run, SequentialRunner)",
+    ]
+    # Our wide run went through the parallel executor and materialized each namespace's result.
+    (home,) = (work / "homes").glob("*_launch_par_wide10")
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    assert materialized_assets(home, dagster_run.run_id) == {"ns_000__result"}
 
 
-@pytest.mark.parametrize("args", [["--only", "nope"], ["--nodes", "15"]])
+@pytest.mark.parametrize("args", [["--only", "nope"], ["--nodes", "15"], ["--wide-nodes", "15"]])
 def test_bad_options_are_refused_before_measuring(tmp_path: Path, args: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH_RUN), *args],
