@@ -391,6 +391,14 @@ def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
     )
 
 
+def _stderr_fd() -> int | None:
+    """The file descriptor of our stderr, for a child's stdout (None when it has none)."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without a descriptor
+        return None
+
+
 def dev_environment(
     project_path: Path, env: str | None, source_dir: Path | None = None
 ) -> dict[str, str]:
@@ -479,9 +487,12 @@ def dev(
     ):
         from kedro_dagster._killed_runs import run_dagster_child
 
+        # dg dev, its daemon and webserver log through Dagster's handler on stdout: sent to
+        # stderr, where every other log line of these commands goes (stdout: DAGSTER_HOME).
         returncode = run_dagster_child(
             dev_command(host, port, log_level.lower(), log_format.lower()),
             env=environ,
             cwd=project_path,
+            stdout=_stderr_fd(),
         )
     sys.exit(returncode)
