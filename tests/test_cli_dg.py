@@ -229,3 +229,42 @@ def test_one_off_dg_commands_skip_the_rest_of_dgs_command_tree(
         return
     assert "dagster_dg_cli.cli.labs" in _imported_modules(dg.stderr)
     assert "dagster_dg_cli.cli.labs" not in _imported_modules(ours.stderr)
+
+
+def test_dev_logs_on_stderr_and_keeps_stdout_for_its_own_output(
+    project: Path, tmp_path: Path
+) -> None:
+    # dg dev, its daemon and its webserver log through a stdout handler of Dagster's: under
+    # `kedro dagster dev` those lines are on stderr, like every other log line of the commands.
+    import subprocess
+    import time
+
+    import requests
+
+    from dev_server import dev_env, free_port, stop_process_group
+
+    port = free_port()
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [KEDRO, "dagster", "dev", "--port", str(port)],
+            cwd=project,
+            env=dev_env(DAGSTER_HOME=str(tmp_path / "home")),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "Serving dagster-webserver" not in out.read_text() + err.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, err.read_text()[-4000:]
+            time.sleep(1)
+        assert requests.get(f"http://127.0.0.1:{port}/server_info", timeout=30).ok
+    finally:
+        stop_process_group(proc)
+    printed, logged = out.read_text(), err.read_text()
+    assert "Serving dagster-webserver" in logged and "Launching Dagster services" in logged
+    for line in ("Launching Dagster services", "dagster.daemon", "Serving dagster-webserver"):
+        assert line not in printed, printed
+    assert f"DAGSTER_HOME={tmp_path / 'home'}" in printed

@@ -392,6 +392,18 @@ def test_standalone_command_prints_json_only(template: Path, tmp_path: Path) -> 
     assert "logging configuration" in result.stderr
 
 
+def test_standalone_command_usage_names_the_command_as_typed(template: Path) -> None:
+    """`kedro-dagster launch --help` shows `kedro-dagster launch`, not `kedro-dagster dagster
+    launch` (which would run `dg dagster`); `kedro dagster` keeps its own name."""
+    group = run([KEDRO_DAGSTER, "--help"], cwd=template, env=subprocess_env()).stdout
+    assert "Usage: kedro-dagster [OPTIONS] COMMAND" in group, group
+    launch = run([KEDRO_DAGSTER, "launch", "--help"], cwd=template, env=subprocess_env()).stdout
+    assert "Usage: kedro-dagster launch [OPTIONS]" in launch, launch
+    assert "Usage: dg launch" in launch
+    kedro = run([KEDRO, "dagster", "launch", "--help"], cwd=template, env=subprocess_env()).stdout
+    assert "Usage: kedro dagster launch [OPTIONS]" in kedro, kedro
+
+
 def _without_kedro_banner(stdout: str) -> str:
     """stdout without the line Kedro logs when the `kedro` command starts, before any plugin.
 

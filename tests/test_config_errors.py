@@ -35,6 +35,22 @@ CASES = [
         "executors.e.multiproces",
         "Did you mean 'multiprocess'",
     ),
+    # Dagster's function names (`dask_executor`, ...) point at our kind of the same stem.
+    (
+        {"executors": {"e": {"dask_executor": {}}}},
+        "executors.e.dask_executor",
+        "Did you mean 'dask'",
+    ),
+    (
+        {"executors": {"e": {"celery_executor": {}}}},
+        "executors.e.celery_executor",
+        "Did you mean 'celery'",
+    ),
+    (
+        {"executors": {"e": {"in_process_executor": {}}}},
+        "executors.e.in_process_executor",
+        "Did you mean 'in_process'",
+    ),
     (
         {"executors": {"e": {"multiprocess": {"max_concurrent": "two"}}}},
         "executors.e.multiprocess.max_concurrent",

@@ -46,6 +46,7 @@ def run_child(
     env: Mapping[str, str],
     cwd: str | os.PathLike[str],
     on_killed: Callable[[Collection[int]], object] | None = None,
+    stdout: int | None = None,
 ) -> int:
     """Run ``cmd`` until it exits, forwarding SIGTERM and SIGINT to it.
 
@@ -59,6 +60,8 @@ def run_child(
         Its working directory.
     on_killed
         Called with the pids of the processes that had to be killed with SIGKILL, if any.
+    stdout
+        A file descriptor for the child's stdout (default: this process's stdout).
 
     Returns
     -------
@@ -72,7 +75,7 @@ def run_child(
 
     previous = {sig: signal.signal(sig, record) for sig in _FORWARDED}
     try:
-        proc = subprocess.Popen(list(cmd), env=dict(env), cwd=cwd)
+        proc = subprocess.Popen(list(cmd), env=dict(env), cwd=cwd, stdout=stdout)
         killed = _Supervisor(proc, received).wait()
     finally:
         for sig, handler in previous.items():

@@ -23,7 +23,10 @@ MESSAGE = (
 
 
 def run_dagster_child(
-    cmd: Sequence[str], env: Mapping[str, str], cwd: str | os.PathLike[str]
+    cmd: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str | os.PathLike[str],
+    stdout: int | None = None,
 ) -> int:
     """:func:`~kedro_dagster._child_process.run_child` for a Dagster command of ``env``'s instance.
 
@@ -35,13 +38,16 @@ def run_dagster_child(
         The environment of the child, with ``DAGSTER_HOME``.
     cwd
         Its working directory.
+    stdout
+        A file descriptor for the child's stdout (default: this process's stdout).
 
     Returns
     -------
     int
         The exit code of the command (``128 + n`` when signal ``n`` ended it).
     """
-    return run_child(cmd, env, cwd, on_killed=partial(fail_killed_runs, env["DAGSTER_HOME"]))
+    on_killed = partial(fail_killed_runs, env["DAGSTER_HOME"])
+    return run_child(cmd, env, cwd, on_killed=on_killed, stdout=stdout)
 
 
 def fail_killed_runs(dagster_home: str, pids: Collection[int]) -> list[str]:

@@ -80,6 +80,10 @@ def _write(path: Path, content: str, force: bool, project_path: Path) -> bool:
     return True
 
 
+#: The program name of :mod:`kedro_dagster.standalone` (``kedro-dagster <command>``).
+STANDALONE_NAME = "kedro-dagster"
+
+
 @click.group(name="Kedro-Dagster")
 def commands() -> None:
     """Kedro-Dagster commands."""
@@ -87,6 +91,24 @@ def commands() -> None:
 
 class _DgPassthroughGroup(click.Group):
     """Our commands first; any other name runs the ``dg`` command of that name in the project."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Name ``kedro-dagster <command>`` as typed in usage lines, not as ``... dagster ...``.
+
+        The standalone command runs ``kedro dagster`` under the program name
+        ``kedro-dagster``: without this its usage lines would read ``kedro-dagster dagster
+        launch``, which runs ``dg dagster``.
+        """
+        if parent is not None and parent.parent is None and parent.info_name == STANDALONE_NAME:
+            parent.info_name = None
+            info_name = STANDALONE_NAME
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -369,6 +391,14 @@ def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
     )
 
 
+def _stderr_fd() -> int | None:
+    """The file descriptor of our stderr, for a child's stdout (None when it has none)."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without a descriptor
+        return None
+
+
 def dev_environment(
     project_path: Path, env: str | None, source_dir: Path | None = None
 ) -> dict[str, str]:
@@ -457,9 +487,12 @@ def dev(
     ):
         from kedro_dagster._killed_runs import run_dagster_child
 
+        # dg dev, its daemon and webserver log through Dagster's handler on stdout: sent to
+        # stderr, where every other log line of these commands goes (stdout: DAGSTER_HOME).
         returncode = run_dagster_child(
             dev_command(host, port, log_level.lower(), log_format.lower()),
             env=environ,
             cwd=project_path,
+            stdout=_stderr_fd(),
         )
     sys.exit(returncode)

@@ -56,7 +56,12 @@ class KedroDagsterConfigError(KedroDagsterError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return a ``Did you mean ...?`` hint for a mistyped name, or an empty string."""
-    matches = difflib.get_close_matches(name, list(candidates), n=3)
+    known = list(candidates)
+    # A candidate plus a suffix (`dask_executor`, Dagster's name of the `dask` kind) is closer
+    # than any spelling distance says, and difflib may not rank it at all: list those first.
+    stems = sorted((c for c in known if name.startswith(f"{c}_")), key=len, reverse=True)
+    close = difflib.get_close_matches(name, known, n=3)
+    matches = list(dict.fromkeys([*stems, *close]))[:3]
     if not matches:
         return ""
     return " Did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
