@@ -141,10 +141,14 @@ def _project(root: Path, package: str) -> tuple[Path, str]:
     write_dagster_yml(
         project,
         {
-            "executors": {"parallel": {"multiprocess": {"max_concurrent": 2}}},
+            "executors": {
+                "parallel": {"multiprocess": {"max_concurrent": 2}},
+                "pool": {"parallel": {"max_workers": 2}},
+            },
             "jobs": {
                 "tracked_inproc": pipeline,
                 "tracked_mp": {**pipeline, "executor": "parallel"},
+                "tracked_pool": {**pipeline, "executor": "pool"},
                 "untracked_mp": {
                     "pipeline": {"pipeline_name": "untracked"},
                     "executor": "parallel",
@@ -234,6 +238,14 @@ def test_in_process_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
 def test_multiprocess_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
     project, tracking_uri = _project(tmp_path, "mlflow_mp")
     _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_mp", "mlflow_mp")
+
+
+@needs_mlflow
+def test_pool_run_tracks_into_one_mlflow_run(tmp_path: Path) -> None:
+    # Warm workers keep their run context between steps: each joins the MLflow run the start
+    # op recorded (a run tag added after the workers started) before its first node.
+    project, tracking_uri = _project(tmp_path, "mlflow_pool")
+    _assert_one_tracked_run(project, tmp_path, tracking_uri, "tracked_pool", "mlflow_pool")
 
 
 @needs_mlflow

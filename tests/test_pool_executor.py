@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -440,3 +441,38 @@ def test_a_run_launched_by_the_run_launcher_forks_its_workers(
             messages
         )
     assert set(_steps(entries, "STEP_SUCCESS")) >= {"make_table", "summarise"}
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_reads_the_stored_run_once_not_per_step(tmp_path: Path) -> None:
+    from counting_run_storage import LOG_VAR, instance_yaml
+
+    project = copy_project(EXAMPLE, tmp_path / "project")
+    write_dagster_yml(
+        project,
+        {
+            "executors": POOL,
+            "jobs": {"pooled": {"pipeline": {"pipeline_name": "__default__"}, "executor": "pool"}},
+        },
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(instance_yaml(str(home / "history")))
+    reads = tmp_path / "run_reads.txt"
+    tests_dir = str(Path(__file__).parent)
+    env = subprocess_env(home, **{LOG_VAR: str(reads)})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tests_dir, env.get("PYTHONPATH")]))
+    run([KEDRO, "dagster", "launch", "--job", "pooled"], cwd=project, env=env)
+
+    (dagster_run,) = runs_in(home)
+    assert dagster_run.status.value == "SUCCESS"
+    started = _steps(_events(home, dagster_run.run_id), "STEP_START")
+    assert sum(started.values()) == 14  # 12 nodes, 2 pipeline-hook ops, over 2 workers
+    by_worker = Counter(
+        line.split()[0]
+        for line in reads.read_text().splitlines()
+        if line.startswith("kedro-dagster-worker-")
+    )
+    # Each worker reads the run once, to create its run context, then keeps it: without
+    # MLflow nothing asks for tags added later (before, every step read it again).
+    assert by_worker and set(by_worker.values()) == {1}, by_worker

@@ -324,6 +324,11 @@ class KedroRunContext:
         for integration in self.integrations:
             integration.on_step_start(self)
 
+    @property
+    def wants_run_tags(self) -> bool:
+        """Whether an integration may still read run tags added by another process."""
+        return any(integration.wants_run_tags(self) for integration in self.integrations)
+
     @_redacting
     def end_tracking_step(self, failed: bool) -> None:
         """End of an asset step (asset runs have no end op): tell the integrations."""

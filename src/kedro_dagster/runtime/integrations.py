@@ -36,6 +36,13 @@ class RunIntegration(Protocol):
     def output_metadata(self, run: Any) -> Mapping[str, Any]:
         """Extra materialization metadata for an output saved now."""
 
+    def wants_run_tags(self, run: Any) -> bool:
+        """Whether it may still read run tags another process adds (``run.tags`` kept fresh).
+
+        A process running several steps of a run reads the stored run again before each
+        step only while an integration says so.
+        """
+
 
 def default_integrations() -> list[RunIntegration]:
     """The integrations of a run: fresh state for each run context."""

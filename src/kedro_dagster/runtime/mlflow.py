@@ -254,6 +254,10 @@ class MlflowIntegration:
         elif any(key.startswith("mlflow/") for key in run.tags):
             join_run(run, run.tags)
 
+    def wants_run_tags(self, run: Any) -> bool:
+        """Until this process joined the MLflow run (its id is a run tag), with kedro-mlflow."""
+        return not self._joined and bool(kedro_mlflow_hooks(run.hook_manager))
+
     def on_step_end(self, run: Any, failed: bool) -> None:
         """End of an asset step: end the MLflow run this process used (see ``end_step_run``)."""
         if not (run.starts_tracking and self._joined) or self._ended:

@@ -109,6 +109,12 @@ class KedroRunResourceFactory:
         runtime_params = diff_params(config.get("params") or {}, self.params_defaults)
         run_id = run.run_id if run is not None else "ephemeral"
         instance = init_context.instance
+        if _KEEPING and run is not None:
+            kept = _KEPT.get(self._kept_key(run_id, run.tags, config))
+            if kept is not None and not kept.wants_run_tags:
+                # A later step of a worker: nothing to read again from the stored run (a
+                # query and the whole run's config, ~9 ms per step at 200 nodes).
+                return kept
         # The stored run, not the one this process was handed: it carries the tags added
         # since the run started (the MLflow run recorded by the job's start op).
         record = (
@@ -146,14 +152,7 @@ class KedroRunResourceFactory:
             return DeferredRunContext(create)
         if not _KEEPING:
             return create()
-        key = (
-            run_id,
-            str(self.project_path),
-            tags.get(ENV_TAG, self.env),
-            json.dumps(config, sort_keys=True, default=str),
-            self.starts_tracking,
-            self.row_count,
-        )
+        key = self._kept_key(run_id, tags, config)
         kept = _KEPT.get(key)
         if kept is None:
             kept = _KEPT[key] = create()
@@ -161,6 +160,23 @@ class KedroRunResourceFactory:
             # Tags added since (the MLflow run recorded by the job's start op) are seen.
             kept.tags = dict(tags)
         return kept
+
+    def _kept_key(
+        self, run_id: str, tags: Mapping[str, str], config: Mapping[str, Any]
+    ) -> tuple[Any, ...]:
+        """The key of a run's kept context: its run, project, environment and settings.
+
+        The environment tag is set when the run is created, so the tags handed to a step and
+        the stored ones give the same key.
+        """
+        return (
+            run_id,
+            str(self.project_path),
+            tags.get(ENV_TAG, self.env),
+            json.dumps(config, sort_keys=True, default=str),
+            self.starts_tracking,
+            self.row_count,
+        )
 
 
 class DeferredRunContext:
