@@ -204,6 +204,16 @@ def _parameter(block: Mapping[str, Any], dotted: str) -> Any:
     return value
 
 
+def _out(output: PersistedFile | None) -> dg.Out:
+    """A node op's output: in memory, or the file of a persisted dataset (its IO manager)."""
+    if output is None:
+        return dg.Out()
+    return dg.Out(
+        io_manager_key=output.kind,
+        metadata={"path": str(output.path), "asset": output.asset},
+    )
+
+
 def _op(
     name: str,
     function: Any,
@@ -216,14 +226,7 @@ def _op(
         arg: dg.In(input_manager_key="raw_input") if arg == "raw_input" else dg.In()
         for arg in inputs
     }
-    out = (
-        dg.Out()
-        if output is None
-        else dg.Out(
-            io_manager_key=output.kind,
-            metadata={"path": str(output.path), "asset": output.asset},
-        )
-    )
+    out = _out(output)
     keys = list(params)
 
     @dg.op(name=name, ins=ins, out=out, config_schema={k: _config_schema(params[k]) for k in keys})

@@ -49,6 +49,7 @@ from _dagster_shaped import (
     _config_schema,
     _nodes_module,
     _op,
+    _out,
     _parameter,
     _raw_input_manager,
     _read,
@@ -265,19 +266,11 @@ def _plain_op(
         args = [loaded[arg] for arg in inputs] + [context.op_config[k] for k in keys]
         yield dg.Output(function(*args))
 
-    out = (
-        dg.Out()
-        if output is None
-        else dg.Out(
-            io_manager_key=output.kind,
-            metadata={"path": str(output.path), "asset": output.asset},
-        )
-    )
     return dg.OpDefinition(
         compute_fn=compute,
         name=name,
         ins={arg: dg.In(input_manager_key=managed.get(arg)) for arg in inputs},
-        outs={"result": out},
+        outs={"result": _out(output)},
         config_schema={k: _config_schema(params[k]) for k in keys},
     )
 
