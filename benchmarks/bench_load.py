@@ -32,7 +32,10 @@ number of nodes.
 
 The jobs shape (``--jobs``) is the ``dagster.yml`` written into the project: ``one`` (a
 single ``__default__`` job) or ``per-namespace`` (one job per namespace pipeline,
-``ns_000`` ... , N/10 jobs).
+``ns_000`` ... , N/10 jobs). The project shape (``--shapes``) is ``generate_project.py``'s:
+``chain`` (the default: namespaces chained into a graph about 0.9 N levels deep) or ``wide``
+(independent namespaces of a few levels each, fewer persisted datasets); the anchors are
+written for the chain only.
 
 Usage::
 
@@ -40,6 +43,7 @@ Usage::
                                     [--jobs one per-namespace]
                                     [--out benchmarks/results.md] [--check-linear]
                                     [--no-compile] [--anchors shaped lean | --no-anchors]
+                                    [--shapes chain wide]
 
 Before measuring, the bytecode of the ``kedro_dagster`` package the interpreter imports is
 written (``compileall``), as installing a package does: kedro and dagster are compiled in
@@ -67,7 +71,7 @@ REPO = BENCH_DIR.parent
 if str(BENCH_DIR.parent) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR.parent))
 
-from benchmarks.generate_project import generate_project  # noqa: E402
+from benchmarks.generate_project import SHAPES, generate_project  # noqa: E402
 
 WORKER = BENCH_DIR / "_bench_worker.py"
 RESULT_PREFIX = "BENCH_RESULT "
@@ -119,6 +123,7 @@ class MeasurementError(RuntimeError):
 class SizeResult:
     n_nodes: int
     jobs: str = "per-namespace"
+    shape: str = "chain"
     floor: list[dict] = field(default_factory=list)
     load: list[dict] = field(default_factory=list)
     anchors: dict[str, list[dict]] = field(default_factory=dict)
@@ -202,9 +207,11 @@ def dagster_yml(n_nodes: int, jobs: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare_project(root: pathlib.Path, n_nodes: int, jobs: str = "per-namespace") -> pathlib.Path:
+def prepare_project(
+    root: pathlib.Path, n_nodes: int, jobs: str = "per-namespace", shape: str = "chain"
+) -> pathlib.Path:
     """Generate the project, its ``dagster.yml`` and ``definitions.py``; return the latter."""
-    generate_project(root, n_nodes, PACKAGE_NAME)
+    generate_project(root, n_nodes, PACKAGE_NAME, shape)
     (root / "conf" / "base" / "dagster.yml").write_text(
         dagster_yml(n_nodes, jobs), encoding="utf-8"
     )
@@ -284,11 +291,19 @@ def measure_size(
     skip_load: bool,
     jobs: str = "per-namespace",
     anchors: tuple[str, ...] = tuple(ANCHORS),
+    shape: str = "chain",
 ) -> SizeResult:
-    """Measure floor, anchors and load for one size and jobs shape (runs are interleaved)."""
-    project = workdir / f"project_{n_nodes}_{jobs}"
-    definitions = prepare_project(project, n_nodes, jobs)
-    result = SizeResult(n_nodes, jobs)
+    """Measure floor, anchors and load for one size, jobs shape and project shape (runs are
+    interleaved). The anchors are hand-written for the chain shape: none for ``wide``."""
+    project = (
+        workdir / f"project_{n_nodes}_{jobs}"
+        if shape == "chain"
+        else (workdir / f"project_{n_nodes}_{jobs}_{shape}")
+    )
+    definitions = prepare_project(project, n_nodes, jobs, shape)
+    result = SizeResult(n_nodes, jobs, shape)
+    if shape != "chain":
+        anchors = ()
     do_load = not skip_load
     for i in range(warmup + repeat):
         timed = i >= warmup
@@ -317,7 +332,7 @@ def measure_size(
                 result.anchors.setdefault(name, []).append(run)
         label = f"run {i - warmup + 1}" if timed else f"warm-up {i + 1}"
         print(
-            f"  N={n_nodes:<5} jobs={jobs} {label}: floor {floor['seconds']:.2f}s, "
+            f"  N={n_nodes:<5} jobs={jobs} shape={shape} {label}: floor {floor['seconds']:.2f}s, "
             + "".join(
                 f"{name} {_seconds(anchor_runs.get(name), result.anchor_error)}, "
                 for name in anchors
@@ -355,15 +370,17 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
             else "; kedro_dagster's bytecode not written first (`--no-compile`)."
         ),
         "",
-        "| nodes | jobs | floor (s) | load (s) | load/floor | translation (s) = load-floor "
+        "| nodes | jobs | project | floor (s) | load (s) | load/floor "
+        "| translation (s) = load-floor "
         "| CPU floor (s) | CPU load (s) | CPU load/floor | peak MB floor | peak MB load "
         + "".join(f"| {a} (s) | load/{a} | CPU {a} (s) | CPU load/{a} " for a in ANCHORS)
         + "|",
-        "|---:|---|" + "---:|" * (9 + 4 * len(ANCHORS)),
+        "|---:|---|---|" + "---:|" * (9 + 4 * len(ANCHORS)),
     ]
     for r in results:
         lines.append(
-            f"| {r.n_nodes} | {r.jobs} | {_fmt(r.floor_s, '.2f')} | {_fmt(r.load_s, '.2f')} "
+            f"| {r.n_nodes} | {r.jobs} | {r.shape} "
+            f"| {_fmt(r.floor_s, '.2f')} | {_fmt(r.load_s, '.2f')} "
             f"| {_fmt(r.ratio, '.2f')} | {_fmt(r.translation_s, '.2f')} "
             f"| {_fmt(r.floor_cpu, '.2f')} | {_fmt(r.load_cpu, '.2f')} "
             f"| {_fmt(r.cpu_ratio, '.2f')} "
@@ -377,14 +394,14 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
         )
     lines.append("")
     sanity = [
-        f"{r.n_nodes} nodes ({r.jobs}): {r.load[0]['jobs']} jobs, {r.load[0]['assets']} assets"
+        f"{r.n_nodes} nodes ({_label(r)}): {r.load[0]['jobs']} jobs, {r.load[0]['assets']} assets"
         for r in results
         if r.load
     ]
     if sanity:
         lines.append("Translated: " + "; ".join(sanity) + ".")
     shapes = [
-        f"{r.n_nodes} nodes ({r.jobs}): {_shape(r.load[0])} translated"
+        f"{r.n_nodes} nodes ({_label(r)}): {_shape(r.load[0])} translated"
         + "".join(f", {_shape(runs[0])} {a}" for a, runs in r.anchors.items())
         for r in results
         if r.load and r.anchors
@@ -397,12 +414,25 @@ def render_markdown(results: list[SizeResult], env: dict, repeat: int, warmup: i
             + "; ".join(shapes)
             + "."
         )
-    for shape in JOB_SHAPES:
+    for group, members in _groups(results).items():
         for cpu in (False, True):
-            linear = linearity_summary([r for r in results if r.jobs == shape], cpu=cpu)
+            linear = linearity_summary(members, cpu=cpu)
             if linear:
-                lines.append(f"{shape}: {linear[0]}")
+                lines.append(f"{group}: {linear[0]}")
     return "\n".join(lines) + "\n"
+
+
+def _label(r: SizeResult) -> str:
+    """``one``, or ``one, wide`` for a project that is not the default chain."""
+    return r.jobs if r.shape == "chain" else f"{r.jobs}, {r.shape}"
+
+
+def _groups(results: list[SizeResult]) -> dict[str, list[SizeResult]]:
+    """Results by jobs shape and project shape, the sizes of one linearity check."""
+    groups: dict[str, list[SizeResult]] = {}
+    for r in results:
+        groups.setdefault(_label(r), []).append(r)
+    return groups
 
 
 def _shape(run: dict) -> str:
@@ -488,6 +518,13 @@ def main(argv: list[str] | None = None) -> int:
         default=list(JOB_SHAPES),
         help="jobs shape(s) of the generated dagster.yml (default: both)",
     )
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        choices=SHAPES,
+        default=["chain"],
+        help="project shape(s) of generate_project.py (default: chain; wide has no anchors)",
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the measurements")
     parser.add_argument(
         "--compile",
@@ -523,23 +560,25 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kedro_dagster_bench_") as tmp:
         workdir = args.keep.resolve() if args.keep else pathlib.Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        for shape in args.jobs:
-            for n in args.sizes:
-                result = measure_size(
-                    args.python,
-                    workdir,
-                    n,
-                    args.repeat,
-                    args.warmup,
-                    skip_load=args.floor_only or error is not None,
-                    jobs=shape,
-                    anchors=()
-                    if args.floor_only or args.no_anchors or error is not None
-                    else tuple(args.anchors),
-                )
-                results.append(result)
-                if error is None:
-                    error = result.load_error or result.anchor_error
+        for project_shape in args.shapes:
+            for jobs in args.jobs:
+                for n in args.sizes:
+                    result = measure_size(
+                        args.python,
+                        workdir,
+                        n,
+                        args.repeat,
+                        args.warmup,
+                        skip_load=args.floor_only or error is not None,
+                        jobs=jobs,
+                        anchors=()
+                        if args.floor_only or args.no_anchors or error is not None
+                        else tuple(args.anchors),
+                        shape=project_shape,
+                    )
+                    results.append(result)
+                    if error is None:
+                        error = result.load_error or result.anchor_error
 
     report = render_markdown(results, env, args.repeat, args.warmup)
     print(report)
@@ -563,12 +602,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Wrote {args.out}", file=sys.stderr)
 
     if args.check_linear:
-        for shape in args.jobs:
+        for group, members in _groups(results).items():
             # CPU time: on a shared machine the wall-clock difference is mostly noise.
-            linear = linearity_summary([r for r in results if r.jobs == shape], cpu=True)
+            linear = linearity_summary(members, cpu=True)
             if linear is None:
                 print(
-                    f"--check-linear: need at least two sizes with a load result ({shape}).",
+                    f"--check-linear: need at least two sizes with a load result ({group}).",
                     file=sys.stderr,
                 )
                 return 3

@@ -351,3 +351,31 @@ def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
         "20 ops, 7 assets, 15 asset deps shaped, 20 ops, 7 assets, 15 asset deps lean."
     ) in result.stdout
     assert out.read_text(encoding="utf-8") in result.stdout
+
+
+def test_load_table_measures_the_wide_project(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    result = run(
+        [
+            *(sys.executable, str(BENCH_LOAD), "--sizes", "20", "--repeat", "1"),
+            *("--warmup", "0", "--jobs", "one", "--shapes", "wide", "--no-compile"),
+            *("--out", str(out)),
+        ],
+        cwd=tmp_path,
+        env=subprocess_env(),
+    )
+
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| nodes |"))
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    (row,) = [
+        dict(zip(columns, (c.strip() for c in line.strip("|").split("|")), strict=True))
+        for line in lines[lines.index(header) + 2 :]
+        if line.startswith("| 20 |")
+    ]
+    assert (row["jobs"], row["project"]) == ("one", "wide")
+    assert re.fullmatch(r"\d+\.\d\d", row["CPU load/floor"]), row
+    # The anchors are written for the chain shape: not measured on the wide one.
+    assert row["CPU load/lean"] == row["CPU load/shaped"] == "n/a"
+    # Two independent namespaces: raw_input and each namespace's persisted result.
+    assert "20 nodes (one, wide): 2 jobs, 3 assets." in result.stdout
