@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import dagster as dg
 import pytest
 
@@ -141,3 +143,91 @@ def test_op_input_is_what_an_in_gives(
         assert mine.input_manager_key == dagsters.input_manager_key
         assert mine.has_default_value == dagsters.has_default_value
     assert [i.dagster_type.key for i in ours.input_defs] == ["Any", "Nothing"]
+
+
+def _dag_kwargs(upstream: dict[str, list[str]]) -> dict:
+    """``GraphDefinition`` arguments of ops wired as ``upstream`` says (Nothing edges)."""
+
+    def compute(context, inputs):
+        yield dg.Output(None, "result")
+
+    ops = [
+        dg.OpDefinition(
+            name=name,
+            ins={"after": dg.In(dg.Nothing)} if sources else {},
+            outs={"result": dg.Out(dg.Nothing)},
+            compute_fn=compute,
+        )
+        for name, sources in upstream.items()
+    ]
+    dependencies = {
+        name: {
+            "after": dg.MultiDependencyDefinition(
+                [dg.DependencyDefinition(source, "result") for source in sources]
+            )
+        }
+        for name, sources in upstream.items()
+        if sources
+    }
+    return {"name": "graph", "node_defs": ops, "dependencies": dependencies}
+
+
+def _random_dag(n: int, seed: int) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    # Names whose alphabetical order is not the creation order: each level's sort matters.
+    names = [f"op_{rng.randrange(10**6):06d}_{i}" for i in range(n)]
+    return {
+        name: rng.sample(names[:i], k=min(i, rng.choice([0, 1, 1, 2, 3])))
+        for i, name in enumerate(names)
+    }
+
+
+@pytest.mark.parametrize(
+    "upstream",
+    [
+        {f"n{i:03d}": [f"n{i - 1:03d}"] if i else [] for i in range(300)},  # a deep chain
+        {"a": [], "c": ["a"], "b": ["a"], "d": ["b", "c"], "e": []},  # a diamond and a loner
+        _random_dag(150, seed=1),
+        _random_dag(150, seed=2),
+    ],
+    ids=["chain", "diamond", "random-1", "random-2"],
+)
+def test_graph_definition_orders_the_nodes_as_dagster_does(upstream: dict) -> None:
+    ours = internals.graph_definition(**_dag_kwargs(upstream))
+    dagsters = dg.GraphDefinition(**_dag_kwargs(upstream))
+
+    assert isinstance(ours, dg.GraphDefinition)
+    assert [n.name for n in ours.nodes_in_topological_order] == [
+        n.name for n in dagsters.nodes_in_topological_order
+    ]
+
+
+def test_graph_definition_does_not_use_dagsters_quadratic_ordering(monkeypatch) -> None:
+    import dagster._core.definitions.graph_definition as graph_module
+
+    def refuse(data):
+        raise AssertionError("toposort_flatten called")
+
+    monkeypatch.setattr(graph_module, "toposort_flatten", refuse)
+    upstream = {"a": [], "b": ["a"], "c": ["b"]}
+
+    ours = internals.graph_definition(**_dag_kwargs(upstream))
+
+    assert [n.name for n in ours.nodes_in_topological_order] == ["a", "b", "c"]
+    with pytest.raises(AssertionError, match="toposort_flatten called"):
+        dg.GraphDefinition(**_dag_kwargs(upstream))  # the spy does catch Dagster's own
+
+
+def test_graph_definition_with_a_cycle_raises_dagsters_error() -> None:
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match=r"[Cc]ircular"):
+        internals.graph_definition(**_dag_kwargs({"a": ["c"], "b": ["a"], "c": ["b"]}))
+
+
+def test_ordered_by_levels() -> None:
+    assert internals.ordered_by_levels({"b": {"a"}, "a": set(), "c": {"a", "outside"}}) == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert internals.ordered_by_levels({"a": {"a"}, "b": {"a"}}) == ["a", "b"]  # self-edge
+    assert internals.ordered_by_levels({"a": {"b"}, "b": {"a"}}) is None

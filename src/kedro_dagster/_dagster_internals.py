@@ -8,11 +8,13 @@ Dagster is imported lazily, inside each function.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 __all__ = [
     "default_loggers",
+    "graph_definition",
     "is_dagster_log_record",
     "is_valid_cron_string",
     "log_check_evaluation",
@@ -132,3 +134,69 @@ def sqlite_event_log_files(instance: Any, run_id: str) -> list[str]:
         return []
     paths = [storage.path_for_shard(shard) for shard in (run_id, INDEX_SHARD_NAME)]
     return [path for path in paths if os.path.exists(path)]
+
+
+def graph_definition(**kwargs: Any) -> Any:
+    """A ``GraphDefinition`` (same arguments) whose nodes are ordered in linear time.
+
+    ``GraphDefinition.__init__`` orders its nodes with the ``toposort`` package, which scans
+    every remaining node once per level: O(nodes x depth). A Kedro pipeline chaining its
+    namespaces is as deep as it is long (900 levels at 1000 nodes: 80 ms, and four times that
+    at 2000 nodes, in every process loading the definitions). This subclass computes the same
+    order (levels by longest path from a root, each sorted by name) in O(nodes + edges).
+    """
+    return _linear_order_graph_class()(**kwargs)
+
+
+@cache
+def _linear_order_graph_class() -> type:
+    from dagster import GraphDefinition
+
+    class LinearOrderGraphDefinition(GraphDefinition):
+        """Dagster's ``GraphDefinition``, ordering its nodes as Dagster does, in linear time."""
+
+        def _get_nodes_in_topological_order(self) -> Any:
+            upstream = {
+                node.name: {
+                    output.node.name
+                    for output in self.dependency_structure.all_upstream_outputs_from_node(
+                        node.name
+                    )
+                }
+                for node in self.nodes
+            }
+            order = ordered_by_levels(upstream)
+            if order is None:  # a cycle: Dagster's own ordering raises its error
+                return super()._get_nodes_in_topological_order()
+            return [self.node_named(name) for name in order]
+
+    return LinearOrderGraphDefinition
+
+
+def ordered_by_levels(upstream: Mapping[str, set[str]]) -> list[str] | None:
+    """Names in Dagster's topological order, or ``None`` if the graph has a cycle.
+
+    Dagster's order (``toposort_flatten``): level 0 is the nodes without upstream nodes, level
+    k the nodes whose upstream nodes are all in earlier levels (the longest path from a root
+    is k), each level sorted by name. Upstream names outside ``upstream``'s keys are ignored,
+    as Dagster ignores nodes of other graphs.
+    """
+    waiting: dict[str, int] = {}
+    downstream: dict[str, list[str]] = {name: [] for name in upstream}
+    for name, sources in upstream.items():
+        inside = [source for source in sources if source in downstream and source != name]
+        waiting[name] = len(inside)
+        for source in inside:
+            downstream[source].append(name)
+    level = sorted(name for name, count in waiting.items() if count == 0)
+    order: list[str] = []
+    while level:
+        order.extend(level)
+        ready = []
+        for name in level:
+            for child in downstream[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        level = sorted(ready)
+    return order if len(order) == len(upstream) else None

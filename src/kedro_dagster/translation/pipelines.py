@@ -13,7 +13,6 @@ from dagster import (
     ExecutorDefinition,
     Field,
     FilesystemIOManager,
-    GraphDefinition,
     In,
     IOManagerDefinition,
     JobDefinition,
@@ -28,6 +27,7 @@ from dagster import (
 )
 from kedro.pipeline import Pipeline
 
+from kedro_dagster._dagster_internals import graph_definition
 from kedro_dagster.config.models import JobOptions, PipelineOptions
 from kedro_dagster.constants import (
     ENV_TAG,
@@ -449,7 +449,8 @@ class PipelineTranslator:
             for name in used
             if not is_parameter(name) and (key := self._catalog.io_manager_key(name)) in io_managers
         }
-        graph = GraphDefinition(
+        # Dagster's own ordering is O(ops x depth): see `graph_definition`.
+        graph = graph_definition(
             name=graph_name or job_name,
             node_defs=[self._start_op, *op_defs, self._end_op],
             dependencies=dependencies,
