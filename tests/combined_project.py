@@ -135,10 +135,11 @@ class ProjectHooks:
     @hook_impl
     def before_pipeline_run(self, run_params, pipeline, catalog):
         record = {k: v for k, v in run_params.items() if k not in ("project_path", "runner")}
+        types = {k: type(v).__name__ for k, v in record.items()}
         record["run_id"] = _run_id(run_params)
         record.pop("session_id", None)
         _write({"hook": "before_pipeline_run", "nodes": sorted(n.name for n in pipeline.nodes),
-                "run_params": record, "run_id": record["run_id"]})
+                "run_params": record, "types": types, "run_id": record["run_id"]})
 
     @hook_impl
     def before_node_run(self, node, catalog, inputs, is_async, run_id):
@@ -152,7 +153,11 @@ class ProjectHooks:
 
     @hook_impl
     def after_pipeline_run(self, run_params, run_result, pipeline, catalog):
-        _write({"hook": "after_pipeline_run", "run_id": _run_id(run_params)})
+        _write({
+            "hook": "after_pipeline_run",
+            "run_id": _run_id(run_params),
+            "run_result": {k: type(v).__name__ for k, v in run_result.items()},
+        })
 """
 
 CATALOG: dict[str, Any] = {

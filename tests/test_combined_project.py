@@ -113,9 +113,9 @@ def _calls(records: list[dict[str, Any]]) -> Counter:
     return Counter((r["hook"], r.get("node")) for r in records if r["hook"] not in PROCESS_HOOKS)
 
 
-def _run_params(records: list[dict[str, Any]]) -> dict[str, Any]:
-    (before,) = [r for r in records if r["hook"] == "before_pipeline_run"]
-    return before["run_params"]
+def _pipeline_hook(records: list[dict[str, Any]], hook: str) -> dict[str, Any]:
+    (record,) = [r for r in records if r["hook"] == hook]
+    return record
 
 
 @pytest.mark.timeout(600)
@@ -159,8 +159,18 @@ def test_combined_project_matches_kedro_run(combined: Path, tmp_path: Path, vari
 
     # A hook reading the run's selection finds what `kedro run` gives it: lists (empty when
     # unset, never None) and the load versions as a mapping.
-    kedro_params, dagster_params = _run_params(kedro_records), _run_params(dagster_records)
-    assert {k: dagster_params[k] for k in SELECTION_KEYS} == {
-        k: kedro_params[k] for k in SELECTION_KEYS
-    }
-    assert dagster_params["runtime_params"] == kedro_params["runtime_params"]
+    kedro_before = _pipeline_hook(kedro_records, "before_pipeline_run")
+    dagster_before = _pipeline_hook(dagster_records, "before_pipeline_run")
+    for key in ("run_params", "types"):
+        assert {k: dagster_before[key][k] for k in SELECTION_KEYS} == {
+            k: kedro_before[key][k] for k in SELECTION_KEYS
+        }, key
+    assert (
+        dagster_before["run_params"]["runtime_params"]
+        == kedro_before["run_params"]["runtime_params"]
+    )
+    # The pipeline's outputs, with their datasets (factories resolved, transcoding kept).
+    assert (
+        _pipeline_hook(dagster_records, "after_pipeline_run")["run_result"]
+        == _pipeline_hook(kedro_records, "after_pipeline_run")["run_result"]
+    )
