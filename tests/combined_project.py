@@ -191,7 +191,11 @@ CATALOG: dict[str, Any] = {
         "save_args": {"index": False},
     },
     "combined@text": {"type": "text.TextDataset", "filepath": "data/08_reporting/combined.csv"},
-    "measures": {"type": "json.JSONDataset", "filepath": "data/08_reporting/measures.json"},
+    # Named by a runtime parameter that is no parameter (`kedro run --params measures_name=...`).
+    "measures": {
+        "type": "json.JSONDataset",
+        "filepath": "data/08_reporting/${runtime_params:measures_name, measures}.json",
+    },
     # Each chunk of the generator node is appended.
     "rows_log": {
         "type": "text.TextDataset",

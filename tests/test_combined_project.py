@@ -51,6 +51,23 @@ DAGSTER_YML = {
 VARIANTS: dict[str, tuple[list[str], str, list[str]]] = {
     "in_process": ([], "everything", []),
     "in_process_tags": (["--tags", "prep"], "prep_only", []),
+    # A runtime parameter read by `${runtime_params:...}` in the catalog, not a parameter.
+    "in_process_runtime_param": (
+        ["--params", "measures_name=edited_measures"],
+        "everything",
+        [
+            "--config-json",
+            json.dumps(
+                {
+                    "resources": {
+                        "kedro_run": {
+                            "config": {"runtime_params": {"measures_name": "edited_measures"}}
+                        }
+                    }
+                }
+            ),
+        ],
+    ),
     # A nested, namespaced parameter edited at launch, as `--params` edits it.
     "multiprocess_namespace_params": (
         ["--namespaces", "alpha", "--params", "alpha.options.scale.factor=5.0"],
