@@ -178,6 +178,7 @@ def test_combined_project_matches_kedro_run(combined: Path, tmp_path: Path, vari
     # unset, never None) and the load versions as a mapping.
     kedro_before = _pipeline_hook(kedro_records, "before_pipeline_run")
     dagster_before = _pipeline_hook(dagster_records, "before_pipeline_run")
+    assert dagster_before["nodes"] == kedro_before["nodes"]  # the filtered pipeline
     for key in ("run_params", "types"):
         assert {k: dagster_before[key][k] for k in SELECTION_KEYS} == {
             k: kedro_before[key][k] for k in SELECTION_KEYS
