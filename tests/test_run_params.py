@@ -66,3 +66,22 @@ def test_run_params_keys_match_kedro_run(tmp_path: Path) -> None:
     # The key Kedro names the run by carries the Dagster run id.
     (dagster_run,) = runs_in(home)
     assert {r["id"] for r in dagster_records} == {dagster_run.run_id}
+
+
+def test_runtime_params_of_a_run_config() -> None:
+    """Edited `params` (what differs from the launchpad's values) over `runtime_params`."""
+    from kedro_dagster.runtime.context import config_runtime_params
+
+    defaults = {"model": {"alpha": 0.1, "depth": 3}, "title": "base"}
+    unedited = {"params": defaults}
+    assert config_runtime_params(unedited, defaults) is None
+    edited = {"params": {"model": {"alpha": 0.5, "depth": 3}, "title": "base"}}
+    assert config_runtime_params(edited, defaults) == {"model": {"alpha": 0.5}}
+    both = {
+        **edited,
+        "runtime_params": {"run_date": "2024-01-01", "model": {"alpha": 9, "seed": 1}},
+    }
+    assert config_runtime_params(both, defaults) == {
+        "run_date": "2024-01-01",
+        "model": {"alpha": 0.5, "seed": 1},
+    }

@@ -111,14 +111,26 @@ def _kedro_release() -> tuple[int, int]:
     return int(major), int(minor)
 
 
+#: Filters of ``run_params`` that ``kedro run`` gives as tuples (the others are lists).
+_TUPLE_FILTERS = ("tags", "node_names")
+_LIST_FILTERS = ("from_nodes", "to_nodes", "from_inputs", "to_outputs", "namespaces")
+
+
 def kedro_run_params(record: Mapping[str, Any]) -> dict[str, Any]:
     """``record`` (keys of Kedro 1.3+) with the keys the installed Kedro gives its own hooks.
 
     A project hook reads ``run_params`` as ``kedro run`` fills it: Kedro 1.0-1.2 name the run
     ``session_id`` (``run_id`` from 1.3) and Kedro 1.0-1.1 give one ``pipeline_name`` where
-    later ones give a ``pipeline_names`` list. Any other key is kept as it is.
+    later ones give a ``pipeline_names`` list. The filters are never None: ``kedro run`` gives
+    ``tags`` and ``node_names`` as tuples, the other filters as lists, empty when not given,
+    and ``load_versions`` as a dict (every Kedro 1.x). Any other key is kept as it is.
     """
     params = dict(record)
+    for key in _TUPLE_FILTERS:
+        params[key] = tuple(params.get(key) or ())
+    for key in _LIST_FILTERS:
+        params[key] = list(params.get(key) or ())
+    params["load_versions"] = dict(params.get("load_versions") or {})
     release = _kedro_release()
     if release < (1, 3) and "run_id" in params:
         params = {("session_id" if key == "run_id" else key): v for key, v in params.items()}

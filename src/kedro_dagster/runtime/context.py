@@ -22,7 +22,13 @@ from kedro_dagster.runtime.integrations import RunIntegration, default_integrati
 from kedro_dagster.runtime.redaction import Redactor, install_log_redaction
 from kedro_dagster.runtime.run_lock import run_lock
 
-__all__ = ["KedroRunContext", "diff_params", "save_version_for_run", "save_version_of"]
+__all__ = [
+    "KedroRunContext",
+    "config_runtime_params",
+    "diff_params",
+    "save_version_for_run",
+    "save_version_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +119,33 @@ def diff_params(edited: Any, defaults: Any) -> Any:
                 changed[key] = sub
         return changed or None
     return None if edited == defaults else edited
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` merged in, nested mappings key by key (``over`` wins)."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        merged[key] = (
+            _merged(below, value)
+            if isinstance(below, Mapping) and isinstance(value, Mapping)
+            else value
+        )
+    return merged
+
+
+def config_runtime_params(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+    """The ``kedro run --params`` of a run, from its ``kedro_run`` resource config.
+
+    The edited ``params`` (what differs from ``defaults``, the values shown in the launchpad)
+    over ``runtime_params``, the runtime parameters that are no parameter of the job (read by
+    ``${runtime_params:...}`` in the configuration). ``None`` when the run sets neither.
+    """
+    edited = diff_params(config.get("params") or {}, defaults)
+    extra = config.get("runtime_params") or {}
+    if not extra:
+        return edited
+    return _merged(extra, edited or {})
 
 
 @dataclass

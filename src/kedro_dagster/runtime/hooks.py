@@ -12,7 +12,11 @@ from dagster import DagsterEventType, Failure
 from kedro.pipeline import Pipeline
 
 from kedro_dagster.constants import ENV_TAG, KEDRO_RUN_RESOURCE
-from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_for_run
+from kedro_dagster.runtime.context import (
+    KedroRunContext,
+    config_runtime_params,
+    save_version_for_run,
+)
 from kedro_dagster.runtime.failures import pipeline_error_handled
 
 __all__ = [
@@ -125,12 +129,13 @@ class PipelineErrorSensor:
             # runs that died without running that code (a killed process).
             return
         config = (dagster_run.run_config or {}).get("resources", {}).get(self.run_key, {})
-        params = (config.get("config") or {}).get("params") or {}
         run = KedroRunContext.create(
             project_path=self.project_path,
             env=dagster_run.tags.get(ENV_TAG, self.env),
             run_id=dagster_run.run_id,
-            runtime_params=diff_params(params, self.params_defaults.get(dagster_run.job_name, {})),
+            runtime_params=config_runtime_params(
+                config.get("config") or {}, self.params_defaults.get(dagster_run.job_name, {})
+            ),
             save_version=save_version_for_run(context.instance, dagster_run.run_id),
             run_params=dict(self.run_params.get(dagster_run.job_name) or {}),
             tags=dagster_run.tags,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_dagster.constants import ENV_TAG
-from kedro_dagster.runtime.context import KedroRunContext, diff_params, save_version_of
+from kedro_dagster.runtime.context import KedroRunContext, config_runtime_params, save_version_of
 from kedro_dagster.runtime.event_log import event_log_held_open
 from kedro_dagster.runtime.failures import call_pipeline_error
 
@@ -106,7 +106,7 @@ class KedroRunResourceFactory:
         """The run context of this process: created, kept from an earlier step, or deferred."""
         run = init_context.run
         config = init_context.resource_config or {}
-        runtime_params = diff_params(config.get("params") or {}, self.params_defaults)
+        runtime_params = config_runtime_params(config, self.params_defaults)
         run_id = run.run_id if run is not None else "ephemeral"
         instance = init_context.instance
         if _KEEPING and run is not None:

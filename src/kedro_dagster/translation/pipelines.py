@@ -130,6 +130,14 @@ def kedro_run_resource(
                 is_required=False,
                 description="Version to load per Kedro dataset, as `kedro run --load-versions`.",
             ),
+            # `params` refuses keys that are no parameter of the job (a typo); a runtime
+            # parameter only the configuration reads (`${runtime_params:...}`) goes here.
+            "runtime_params": Field(
+                Permissive(),
+                is_required=False,
+                description="Runtime parameters that are no parameter of the job, read by "
+                "`${runtime_params:...}` in the configuration, as `kedro run --params`.",
+            ),
         },
         description="Kedro catalog, hooks and parameters of the run "
         "(`params` act as `kedro run --params`).",
