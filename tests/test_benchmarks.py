@@ -320,23 +320,28 @@ def test_load_anchor_assets_write_what_kedro_run_writes(tmp_path: Path, style: s
     assert_same_outputs(persisted_outputs(kedro_side), dagster_side)
 
 
-def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
+def _load_table(tmp_path: Path, *args: str) -> tuple[dict[str, str], str, Path]:
+    """``bench_load.py`` at 20 nodes, one job, one run: its table's row, stdout and --out."""
     out = tmp_path / "results.md"
     result = run(
         [
             *(sys.executable, str(BENCH_LOAD), "--sizes", "20", "--repeat", "1"),
-            *("--warmup", "0", "--jobs", "one", "--no-compile", "--out", str(out)),
+            *("--warmup", "0", "--jobs", "one", "--no-compile", "--out", str(out), *args),
         ],
         cwd=tmp_path,
         env=subprocess_env(),
     )
-
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("| nodes |"))
     columns = [cell.strip() for cell in header.strip("|").split("|")]
     cells = [cell.strip() for cell in lines[lines.index(header) + 2].strip("|").split("|")]
-    row = dict(zip(columns, cells, strict=True))
-    assert row["jobs"] == "one"
+    return dict(zip(columns, cells, strict=True)), result.stdout, out
+
+
+def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
+    row, stdout, out = _load_table(tmp_path)
+
+    assert (row["jobs"], row["project"]) == ("one", "chain")
     for anchor in ("shaped", "lean"):
         for column in (
             f"{anchor} (s)",
@@ -349,33 +354,16 @@ def test_load_table_reports_the_anchors(tmp_path: Path) -> None:
     assert (
         "20 nodes (one): 22 ops, 7 assets, 15 asset deps translated, "
         "20 ops, 7 assets, 15 asset deps shaped, 20 ops, 7 assets, 15 asset deps lean."
-    ) in result.stdout
-    assert out.read_text(encoding="utf-8") in result.stdout
+    ) in stdout
+    assert out.read_text(encoding="utf-8") in stdout
 
 
 def test_load_table_measures_the_wide_project(tmp_path: Path) -> None:
-    out = tmp_path / "results.md"
-    result = run(
-        [
-            *(sys.executable, str(BENCH_LOAD), "--sizes", "20", "--repeat", "1"),
-            *("--warmup", "0", "--jobs", "one", "--shapes", "wide", "--no-compile"),
-            *("--out", str(out)),
-        ],
-        cwd=tmp_path,
-        env=subprocess_env(),
-    )
+    row, stdout, _ = _load_table(tmp_path, "--shapes", "wide")
 
-    lines = result.stdout.splitlines()
-    header = next(line for line in lines if line.startswith("| nodes |"))
-    columns = [cell.strip() for cell in header.strip("|").split("|")]
-    (row,) = [
-        dict(zip(columns, (c.strip() for c in line.strip("|").split("|")), strict=True))
-        for line in lines[lines.index(header) + 2 :]
-        if line.startswith("| 20 |")
-    ]
     assert (row["jobs"], row["project"]) == ("one", "wide")
     assert re.fullmatch(r"\d+\.\d\d", row["CPU load/floor"]), row
     # The anchors are written for the chain shape: not measured on the wide one.
     assert row["CPU load/lean"] == row["CPU load/shaped"] == "n/a"
     # Two independent namespaces: raw_input and each namespace's persisted result.
-    assert "20 nodes (one, wide): 2 jobs, 3 assets." in result.stdout
+    assert "20 nodes (one, wide): 2 jobs, 3 assets." in stdout
