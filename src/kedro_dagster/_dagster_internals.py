@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from functools import cache
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 __all__ = [
@@ -178,25 +179,23 @@ def ordered_by_levels(upstream: Mapping[str, set[str]]) -> list[str] | None:
 
     Dagster's order (``toposort_flatten``): level 0 is the nodes without upstream nodes, level
     k the nodes whose upstream nodes are all in earlier levels (the longest path from a root
-    is k), each level sorted by name. Upstream names outside ``upstream``'s keys are ignored,
-    as Dagster ignores nodes of other graphs.
+    is k), each level sorted by name: the batches of ``graphlib``'s sorter when each batch is
+    marked done whole. Upstream names outside ``upstream``'s keys are ignored, as Dagster
+    ignores nodes of other graphs, and so are self-edges.
     """
-    waiting: dict[str, int] = {}
-    downstream: dict[str, list[str]] = {name: [] for name in upstream}
-    for name, sources in upstream.items():
-        inside = [source for source in sources if source in downstream and source != name]
-        waiting[name] = len(inside)
-        for source in inside:
-            downstream[source].append(name)
-    level = sorted(name for name, count in waiting.items() if count == 0)
+    sorter = TopologicalSorter(
+        {
+            name: [s for s in sources if s in upstream and s != name]
+            for name, sources in upstream.items()
+        }
+    )
+    try:
+        sorter.prepare()
+    except CycleError:
+        return None
     order: list[str] = []
-    while level:
+    while sorter.is_active():
+        level = sorted(sorter.get_ready())
         order.extend(level)
-        ready = []
-        for name in level:
-            for child in downstream[name]:
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    ready.append(child)
-        level = sorted(ready)
-    return order if len(order) == len(upstream) else None
+        sorter.done(*level)
+    return order
