@@ -346,3 +346,81 @@ def test_metadata_of_lazy_data_never_fails_the_step(tmp_path: Path) -> None:
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
     assert "lazy" in materialized_assets(home, dagster_run.run_id)
+
+
+# ------------------------------------------------- IncrementalDataset and node `confirms`
+
+INCREMENTAL_NODES = '''
+
+
+def combine(parts):
+    """Every partition the node receives, in partition order."""
+    import pandas as pd
+
+    return pd.concat([parts[key] for key in sorted(parts)], ignore_index=True)
+'''
+
+INCREMENTAL_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import combine
+
+
+def register_pipelines():
+    pipeline = Pipeline([node(combine, "parts", "combined", name="combine", confirms="parts")])
+    return {{"__default__": pipeline}}
+"""
+
+
+def _add_partition(project: Path, key: str) -> None:
+    folder = project / "data" / "parts"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{key}.csv").write_text(f"part,value\n{key},1\n{key},2\n")
+
+
+@pytest.mark.parametrize("how", ["in_process", "multiprocess", "pool", "asset"])
+def test_node_confirms_its_incremental_dataset(tmp_path: Path, how: str) -> None:
+    """A node's `confirms` moves the IncrementalDataset's checkpoint, as under `kedro run`.
+
+    The second run then reads only the partition added since the first, on both sides.
+    """
+    catalog = {
+        "parts": {
+            "type": "partitions.IncrementalDataset",
+            "path": "data/parts",
+            "dataset": "pandas.CSVDataset",
+            "filename_suffix": ".csv",
+        },
+        "combined": {"type": "pandas.CSVDataset", "filepath": "data/combined.csv"},
+    }
+    executor = "in_process" if how == "asset" else how
+    sides = _pair(
+        tmp_path,
+        f"incremental_{how}",
+        catalog,
+        _job("__default__", executor),
+        registry=INCREMENTAL_REGISTRY,
+    )
+    for side in sides:
+        with (side / "src" / f"incremental_{how}" / "nodes.py").open("a") as nodes:
+            nodes.write(INCREMENTAL_NODES)
+    kedro_side, dagster_side = sides
+    home = tmp_path / "home"
+    for round_, keys in enumerate((("2026-01", "2026-02"), ("2026-03",))):
+        for side in sides:
+            for key in keys:
+                _add_partition(side, key)
+        kedro_run(kedro_side)
+        if how == "asset":
+            run(
+                [KEDRO, "dagster", "launch", "--assets", "combined"],
+                cwd=dagster_side,
+                env=subprocess_env(home),
+            )
+        else:
+            dagster_launch(dagster_side, "job", home)
+        expected = persisted_outputs(kedro_side)
+        # `kedro run` wrote the checkpoint, and its second run read the new partition only.
+        assert bytes(expected["parts/CHECKPOINT"]) == keys[-1].encode()
+        assert expected["combined.csv"].decode().count("2026-") == 2 * len(keys), round_
+        assert persisted_outputs(dagster_side) == expected, round_

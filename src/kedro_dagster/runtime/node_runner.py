@@ -19,7 +19,7 @@ from kedro.pipeline.node import Node
 
 from kedro_dagster.runtime.dataset_io import Streamed
 
-__all__ = ["is_generator_node", "node_of", "run_node", "unstreamed"]
+__all__ = ["confirm_datasets", "is_generator_node", "node_of", "run_node", "unstreamed"]
 
 SaveChunk = Callable[[str, Any], None]
 
@@ -116,6 +116,16 @@ def run_node(
     # its class for the run-failure sensor calling `on_pipeline_error`. Raised outside the
     # `except` block: the original error must not become its context.
     raise node_failure(node.name, error) from error
+
+
+def confirm_datasets(run: Any, node: Node) -> None:
+    """Confirm the datasets the node names in ``confirms``, once its outputs are saved.
+
+    An ``IncrementalDataset`` then moves its checkpoint. Kedro's task does it last, outside
+    the node hooks, on the catalog instance that loaded the node's inputs.
+    """
+    for name in node.confirms:
+        run.catalog.confirm(name)
 
 
 def _catalog_saver(run: Any, node: Node) -> SaveChunk:

@@ -18,7 +18,7 @@ from kedro_dagster.preflight import preflight_mode
 from kedro_dagster.runtime.dataset_io import Streamed
 from kedro_dagster.runtime.failures import failure_recorded
 from kedro_dagster.runtime.log_capture import step_log_capture
-from kedro_dagster.runtime.node_runner import node_of, run_node, unstreamed
+from kedro_dagster.runtime.node_runner import confirm_datasets, node_of, run_node, unstreamed
 
 __all__ = [
     "AssetNodeCompute",
@@ -240,6 +240,7 @@ class NodeCompute:
             selection = self.selection
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
             yield from self._emit(outputs)
+            confirm_datasets(run, self.node)
             if not self.output_args:  # what the end op waits for (see NodeTranslator)
                 yield Output(None, DONE_OUTPUT)
 
@@ -353,6 +354,7 @@ class AssetNodeCompute(NodeCompute):
             # The IO managers save each output (with its materialization) before the
             # generator resumes: the MLflow run is still active for them.
             yield from self._emit(outputs)
+            confirm_datasets(run, self.node)
             done = True
         finally:
             run.end_tracking_step(failed=not done)
