@@ -150,6 +150,72 @@ def test_dataset_path_and_partition_path(tmp_path: Path) -> None:
     assert internals.partition_path(object(), "p1") is None
 
 
+FACTORY_CATALOG: dict[str, Any] = {
+    "explicit": {"type": "pandas.CSVDataset", "filepath": "data/explicit.csv"},
+    "{namespace}.int_{name}": {
+        "type": "pandas.CSVDataset",
+        "filepath": "data/{namespace}/{name}.csv",
+        "save_args": {"index": False, "sep": ";"},
+        "credentials": "db",
+    },
+    "{namespace}.{name}": {
+        "type": "pandas.ParquetDataset",
+        "filepath": "data/{namespace}/{name}.pq",
+        "load_args": {"columns": ["a", "{name}"], "engine": ("pyarrow",), "n": 3, "x": None},
+        "metadata": {"kedro-viz": {"layer": "{namespace}"}},
+    },
+    "model_{version}": {"type": "pickle.PickleDataset", "filepath": "data/m{version}.pkl"},
+    "{default}": {"type": "pickle.PickleDataset", "filepath": "data/{default}.pkl"},
+}
+NAMES = [
+    "explicit",
+    "sales.int_orders",
+    "Sales.INT_orders",  # Kedro's patterns ignore case
+    "a.b.int_c",
+    "sales.orders",
+    "model_3",
+    "model_x",
+    "unmatched",
+]
+
+
+@pytest.mark.parametrize("catch_all", [True, False])
+def test_dataset_config_resolver_resolves_as_kedro(
+    catch_all: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same configuration as ``resolve_pattern`` for every name, each pattern parsed once."""
+    import parse
+    from kedro.io import DataCatalog
+
+    config = {k: v for k, v in FACTORY_CATALOG.items() if catch_all or k != "{default}"}
+    credentials = {"db": {"user": "u", "password": "p"}}
+    resolver = DataCatalog.from_config(config, credentials).config_resolver
+    expected = {name: resolver.resolve_pattern(name) for name in NAMES}
+
+    built = []
+
+    class CountingParser(parse.Parser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(parse, "Parser", CountingParser)
+    resolve = internals.dataset_config_resolver(resolver)
+    assert len(built) == len(resolver.list_patterns())
+    resolved = {name: resolve(name) for name in NAMES if name != "unmatched"}
+    assert len(built) == len(resolver.list_patterns())  # no pattern parsed again
+    # A user catch-all is Kedro's to resolve (it warns); else the runtime pattern is ours.
+    resolved["unmatched"] = resolve("unmatched")
+    assert (len(built) > len(resolver.list_patterns())) == catch_all
+    assert resolved == expected
+    assert resolved["sales.int_orders"]["credentials"] == credentials["db"]
+    assert resolved["sales.orders"]["load_args"]["columns"] == ["a", "orders"]
+    assert resolved["model_3"]["filepath"] == "data/m3.pkl"
+    # Copies: editing a resolved configuration leaves the patterns alone.
+    resolved["sales.orders"]["load_args"]["columns"].append("z")
+    assert resolve("sales.orders")["load_args"]["columns"] == ["a", "orders"]
+
+
 def test_dataset_attributes_kedro_declares() -> None:
     from kedro.io import CachedDataset, MemoryDataset
 

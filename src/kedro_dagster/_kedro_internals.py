@@ -7,7 +7,7 @@ this module is imported by run-time code and, for the dataset attributes, by tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ __all__ = [
     "config_credentials",
     "context_parameters",
     "create_project_hook_manager",
+    "dataset_config_resolver",
     "dataset_description",
     "dataset_is_versioned",
     "dataset_path",
@@ -114,6 +115,50 @@ def config_credentials(context: Any) -> Any:
 def context_parameters(context: Any) -> Any:
     """The context's parameters, runtime overrides applied (``KedroContext._get_parameters``)."""
     return context._get_parameters()
+
+
+def dataset_config_resolver(resolver: Any) -> Callable[[str], dict[str, Any]]:
+    """``resolver.resolve_pattern`` for many names, each pattern parsed once.
+
+    Kedro's ``CatalogConfigResolver`` parses every pattern again for each name it matches
+    against, and again at every level of the matched configuration: at definitions load that
+    is ~0.1 ms a dataset for a few patterns and grows with their number (0.2 s for 2000
+    datasets and 20 patterns), in every Dagster process. This matches the compiled patterns
+    in Kedro's order (``list_patterns``: dataset patterns by specificity, the user catch-all,
+    runtime patterns) and fills the matched configuration as Kedro does. Kedro resolves the
+    names the user catch-all matches itself: it warns about them.
+    """
+    from copy import deepcopy
+
+    from parse import compile as compile_pattern  # a Kedro dependency
+
+    explicit = resolver.config
+    patterns = [(pattern, compile_pattern(pattern)) for pattern in resolver.list_patterns()]
+    catch_all = set(resolver._user_catch_all_pattern)
+
+    def fill(config: Any, values: Mapping[str, Any]) -> Any:
+        if isinstance(config, dict):
+            return {key: fill(value, values) for key, value in config.items()}
+        if type(config) in (list, tuple):
+            return [fill(value, values) for value in config]
+        if isinstance(config, str):
+            return config.format_map(values) if "}" in config else config
+        return deepcopy(config)  # Kedro resolves a deep copy of the pattern's configuration
+
+    def resolve(name: str) -> dict[str, Any]:
+        config = explicit.get(name)
+        if config is not None:
+            return config
+        for pattern, parser in patterns:
+            match = parser.parse(name)
+            if match is None:
+                continue
+            if pattern in catch_all:
+                break
+            return fill(resolver._get_pattern_config(pattern), match.named)
+        return resolver.resolve_pattern(name)
+
+    return resolve
 
 
 def dataset_description(dataset: Any) -> dict[str, Any]:

@@ -6,9 +6,9 @@ import importlib.util
 import inspect
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -248,6 +248,11 @@ class CatalogTranslator:
         self._keys: dict[str, AssetKey] = {}
         self._key_owners: dict[AssetKey, tuple[str, str]] = {}
 
+    @cached_property
+    def _resolve_config(self) -> Callable[[str], dict[str, Any]]:
+        """A dataset's configuration, explicit or from the pattern it matches (as Kedro's)."""
+        return internals.dataset_config_resolver(self._catalog.config_resolver)
+
     def _type_info(self, type_value: Any) -> _TypeInfo:
         """What the class named by a catalog ``type`` tells about its datasets.
 
@@ -319,10 +324,7 @@ class CatalogTranslator:
         spec = self._specs.get(name)
         if spec is not None:
             return spec
-        resolver = self._catalog.config_resolver
-        config = resolver.config.get(name)
-        if config is None:
-            config = resolver.resolve_pattern(name)
+        config = self._resolve_config(name)
         try:
             info = self._type_info(config.get("type"))
             inner_info, inner_config = self._wrapped(config) if info.cached else (info, config)
