@@ -7,6 +7,7 @@ dataset, datasets that cannot leave their process, and output metadata of lazy d
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import (
     EXECUTORS,
     KEDRO,
+    REEXECUTION_SCRIPT,
     dagster_launch,
     kedro_run,
     materialized_assets,
@@ -424,3 +426,99 @@ def test_node_confirms_its_incremental_dataset(tmp_path: Path, how: str) -> None
         assert bytes(expected["parts/CHECKPOINT"]) == keys[-1].encode()
         assert expected["combined.csv"].decode().count("2026-") == 2 * len(keys), round_
         assert persisted_outputs(dagster_side) == expected, round_
+
+
+# ------------------------------------------------- MemoryDatasets released after last use
+
+RELEASE_NODES = '''
+
+
+class Chunk:
+    """An intermediate result; `generation` says which node made it."""
+
+    def __init__(self, generation):
+        self.generation = generation
+        self.payload = list(range(1000))
+
+
+def first(raw):
+    return Chunk(1)
+
+
+def grow(chunk):
+    return Chunk(chunk.generation + 1)
+
+
+def count_live(chunk):
+    """How many intermediates of earlier nodes are still alive (not released) in this process."""
+    import gc
+    from pathlib import Path
+
+    import pandas as pd
+
+    if Path("FAIL").exists():
+        raise RuntimeError("count_live failed")
+    gc.collect()
+    earlier = chunk.generation
+    live = sum(1 for obj in gc.get_objects() if isinstance(obj, Chunk) and obj.generation < earlier)
+    return pd.DataFrame({"generation": [chunk.generation], "earlier_alive": [live]})
+'''
+
+RELEASE_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import count_live, first, grow
+
+
+def register_pipelines():
+    nodes = [node(first, "raw", "c1", name="first")]
+    nodes += [node(grow, f"c{{i}}", f"c{{i + 1}}", name=f"grow_{{i}}") for i in range(1, 5)]
+    nodes.append(node(count_live, "c5", "live", name="count_live"))
+    return {{"__default__": Pipeline(nodes)}}
+"""
+
+
+def test_memory_datasets_are_released_after_their_last_use(tmp_path: Path) -> None:
+    """An in-process run frees a MemoryDataset once its consumers succeeded, as `kedro run` does.
+
+    A data pipeline's intermediates (large frames) would otherwise all stay in memory until the
+    run ends.
+    """
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "live": {"type": "pandas.CSVDataset", "filepath": "data/live.csv"},
+    }
+    sides = _pair(
+        tmp_path, "release", catalog, _job("__default__", "in_process"), registry=RELEASE_REGISTRY
+    )
+    for side in sides:
+        with (side / "src" / "release" / "nodes.py").open("a") as nodes:
+            nodes.write(RELEASE_NODES)
+    kedro_side, dagster_side = sides
+    kedro_run(kedro_side)
+    dagster_launch(dagster_side, "job", tmp_path / "home")
+    expected = persisted_outputs(kedro_side)
+    assert expected["live.csv"].decode().splitlines()[1] == "5,0"
+    assert persisted_outputs(dagster_side) == expected
+
+    # A reader that fails keeps its input for a re-execution from failure; the rest is gone.
+    (dagster_side / "data" / "live.csv").unlink()
+    (dagster_side / "FAIL").write_text("")
+    home = tmp_path / "home_failed"
+    env = subprocess_env(home)
+    failed = subprocess.run(
+        [KEDRO, "dagster", "launch", "--job", "job"], cwd=dagster_side, env=env, check=False
+    )
+    assert failed.returncode != 0
+    (first,) = runs_in(home)
+    storage = home / "storage" / first.run_id
+    kept = sorted(p.relative_to(storage).as_posix() for p in storage.glob("*/c[0-9]"))
+    assert kept == ["grow_4/c5"], kept
+    (dagster_side / "FAIL").unlink()
+    result = run(
+        [sys.executable, "-c", REEXECUTION_SCRIPT, first.run_id, "job", "release"],
+        cwd=dagster_side,
+        env=subprocess_env(home, PYTHONPATH=str(dagster_side / "src")),
+    )
+    assert result.stdout.strip().endswith("True"), result.stdout[-3000:] + result.stderr[-3000:]
+    assert persisted_outputs(dagster_side) == expected

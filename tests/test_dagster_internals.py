@@ -231,3 +231,45 @@ def test_ordered_by_levels() -> None:
     ]
     assert internals.ordered_by_levels({"a": {"a"}, "b": {"a"}}) == ["a", "b"]  # self-edge
     assert internals.ordered_by_levels({"a": {"b"}, "b": {"a"}}) is None
+
+
+def test_output_consumers_are_the_steps_reading_each_output() -> None:
+    seen: dict[str, dict] = {}
+
+    class Recording(dg.IOManager):
+        values: dict = {}
+
+        def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+            seen[context.step_key] = internals.output_consumers(context)
+            self.values[(context.step_key, context.name)] = obj
+
+        def load_input(self, context: dg.InputContext) -> object:
+            upstream = context.upstream_output
+            assert upstream is not None
+            return self.values[(upstream.step_key, upstream.name)]
+
+    @dg.op(out={"x": dg.Out(), "unused": dg.Out()})
+    def a():
+        return 1, 2
+
+    @dg.op
+    def b(x):
+        return x
+
+    @dg.op
+    def c(x, y):
+        return x + y
+
+    @dg.job(resource_defs={"io_manager": dg.io_manager(lambda _: Recording())})
+    def job():
+        x, _ = a()
+        c(x, b(x))
+
+    assert job.execute_in_process().success
+    expected = {("a", "x"): frozenset({"b", "c"}), ("b", "result"): frozenset({"c"})}
+    assert seen["a"] == seen["c"] == expected
+    # A subset runs fewer steps: only they are readers.
+    seen.clear()
+    assert job.execute_in_process(op_selection=["a", "b"]).success
+    assert seen["a"] == {("a", "x"): frozenset({"b"})}
+    assert internals.output_consumers(dg.build_output_context()) == {}

@@ -20,6 +20,7 @@ __all__ = [
     "is_valid_cron_string",
     "log_check_evaluation",
     "op_input",
+    "output_consumers",
     "sqlite_event_log_files",
 ]
 
@@ -115,6 +116,24 @@ def log_check_evaluation(step_context: Any, evaluation: Any) -> None:
     from dagster import DagsterEvent
 
     DagsterEvent.asset_check_evaluation(step_context, evaluation)
+
+
+def output_consumers(context: Any) -> dict[tuple[str, str], frozenset[str]]:
+    """The steps of this run reading each step output, by ``(step key, output name)``.
+
+    From the run's execution plan (``OutputContext.step_context``): only the steps the run
+    executes. Empty when the context has no step (an output context built by hand).
+    """
+    try:
+        plan = context.step_context.execution_plan
+    except Exception:  # DagsterInvariantViolationError: no step context
+        return {}
+    consumers: dict[tuple[str, str], set[str]] = {}
+    for key in plan.step_keys_to_execute:
+        for step_input in getattr(plan.get_step_by_key(key), "step_inputs", ()):
+            for handle in step_input.get_step_output_handle_dependencies():
+                consumers.setdefault((handle.step_key, handle.output_name), set()).add(key)
+    return {handle: frozenset(steps) for handle, steps in consumers.items()}
 
 
 def sqlite_event_log_files(instance: Any, run_id: str) -> list[str]:

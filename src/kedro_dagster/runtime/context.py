@@ -205,6 +205,10 @@ class KedroRunContext:
     process_prepared: bool = field(default=False, init=False, repr=False)
     #: Errors of this process's steps not yet handled (see :mod:`kedro_dagster.runtime.failures`).
     failed_steps: dict[str, BaseException] = field(default_factory=dict, init=False, repr=False)
+    #: Called with the key of each step of this process that ran its node and saved its outputs.
+    step_listeners: list[Callable[[str], None]] = field(
+        default_factory=list, init=False, repr=False
+    )
     _io: DatasetIO | None = field(default=None, init=False, repr=False)
     integrations: list[RunIntegration] = field(default_factory=default_integrations, repr=False)
 
@@ -346,6 +350,11 @@ class KedroRunContext:
             log=log,
             redactor=redactor,
         )
+
+    def step_succeeded(self, step_key: str) -> None:
+        """Tell :attr:`step_listeners` that step ``step_key`` ran its node and saved its outputs."""
+        for listener in self.step_listeners:
+            listener(step_key)
 
     @_redacting
     def join_tracking(self) -> None:

@@ -33,6 +33,8 @@ from dagster import (
 )
 from kedro.pipeline import Pipeline
 
+from kedro_dagster._dagster_internals import output_consumers
+
 __all__ = [
     "PIPELINE_ERROR_CALLED",
     "PIPELINE_ERROR_TAG",
@@ -158,6 +160,11 @@ class InProcessMemoryStorage(IOManager):
     def __init__(self, base_dir: str) -> None:
         self.base_dir = base_dir
         self.values: dict[tuple[str, ...], Any] = {}
+        #: The run's consumers of each step output (from the first output's execution plan).
+        self._consumers: dict[tuple[str, str], frozenset[str]] | None = None
+        #: Value -> its consumers not yet succeeded; consumer -> the values it waits on.
+        self._pending: dict[tuple[str, ...], set[str]] = {}
+        self._held_for: dict[str, list[tuple[str, ...]]] = {}
 
     def _path(self, identifier: tuple[str, ...]) -> str:
         return os.path.join(self.base_dir, *identifier)
@@ -180,8 +187,31 @@ class InProcessMemoryStorage(IOManager):
             )
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        """Keep ``obj`` in memory."""
-        self.values[tuple(context.get_identifier())] = obj
+        """Keep ``obj`` in memory until every step of the run reading it has succeeded."""
+        identifier = tuple(context.get_identifier())
+        self.values[identifier] = obj
+        if self._consumers is None:
+            self._consumers = output_consumers(context)
+        consumers = self._consumers.get((context.step_key, context.name))
+        if consumers:
+            self._pending[identifier] = set(consumers)
+            for step_key in consumers:
+                self._held_for.setdefault(step_key, []).append(identifier)
+
+    def step_succeeded(self, step_key: str) -> None:
+        """Release the values whose readers have all succeeded, as Kedro's runner does.
+
+        A reader that fails (or is skipped) keeps its inputs for :meth:`spill`: a re-execution
+        from failure runs it again.
+        """
+        for identifier in self._held_for.pop(step_key, ()):
+            pending = self._pending.get(identifier)
+            if pending is None:
+                continue
+            pending.discard(step_key)
+            if not pending:
+                del self._pending[identifier]
+                self.values.pop(identifier, None)
 
     def load_input(self, context: InputContext) -> Any:
         """The value in memory, else the file a failed parent run left (re-execution)."""
@@ -194,7 +224,8 @@ class InProcessMemoryStorage(IOManager):
             raise FileNotFoundError(
                 f"MemoryDataset output '{identifier[-1]}' of step '{step}' in run {run_id} is "
                 "not available: it lived in that run's memory and was not kept (the run did not "
-                "fail in a step, or the value could not be pickled). Re-execute the whole job."
+                "fail in a step, every step reading it had succeeded, or the value could not be "
+                "pickled). Re-execute the whole job."
             )
         with open(path, "rb") as file:
             return pickle.load(file)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dagster import (
@@ -149,6 +149,7 @@ class KedroMemoryIOManager(IOManager):
     def __init__(self, storage: IOManager, run: Any) -> None:
         self.storage = storage
         self.run = run
+        self._listener: Callable[[str], None] | None = None
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         """Store a MemoryDataset between ``before/after_dataset_saved`` hooks.
@@ -156,8 +157,19 @@ class KedroMemoryIOManager(IOManager):
         A generator node's output went through the hooks chunk by chunk: its last chunk is
         stored, as Kedro's MemoryDataset keeps it.
         """
+        if self._listener is None and isinstance(self.storage, InProcessMemoryStorage):
+            # Registered at the first output, not at init: the resources of a finished run
+            # are initialised again, and touching `run` then would prepare a Kedro run.
+            self._listener = self.storage.step_succeeded
+            self.run.step_listeners.append(self._listener)
         with failure_recorded(self.run, context.step_key):
             self._handle_output(context, obj)
+
+    def stop_releasing(self) -> None:
+        """Stop hearing of the run's successful steps (the run's steps are over)."""
+        if self._listener is not None:
+            self.run.step_listeners.remove(self._listener)
+            self._listener = None
 
     def _handle_output(self, context: OutputContext, obj: Any) -> None:
         if isinstance(obj, Streamed):
@@ -258,7 +270,11 @@ def memory_io_manager(
             storage = PickleUPathIOManager(base_path=UPath(base_dir))
         else:
             storage = RunScopedPickles(instance.storage_directory())
-        yield KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
+        manager = KedroMemoryIOManager(storage, getattr(init_context.resources, run_key))
+        try:
+            yield manager
+        finally:
+            manager.stop_releasing()
         # After every step of the in-process run (one query per run).
         run = init_context.run
         if (

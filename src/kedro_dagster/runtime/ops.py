@@ -241,6 +241,7 @@ class NodeCompute:
             outputs = self._run(context, run, self._inputs(run, loaded, selection), selection)
             yield from self._emit(outputs)
             confirm_datasets(run, self.node)
+            run.step_succeeded(_step_key(context))
             if not self.output_args:  # what the end op waits for (see NodeTranslator)
                 yield Output(None, DONE_OUTPUT)
 
