@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import logging
@@ -128,8 +129,18 @@ def _kedro_datasets_mention(name: str, attribute: str) -> bool:
 
 
 def io_manager_key(dataset_name: str) -> str:
-    """Resource key of the IO manager of one Kedro dataset."""
-    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name)) + "__io_manager"
+    """Resource key of the IO manager of one Kedro dataset, unique to it.
+
+    Resource keys are ``[A-Za-z0-9_]`` only: a name with other characters (``model-input``,
+    ``table@pandas``) gets a digest of itself, or it would share the key, and so the IO
+    manager, of another dataset (``model_input``) whose data it would then overwrite.
+    """
+    formatted = format_dataset_name(dataset_name)
+    key = _INVALID_ARG_CHARS.sub("_", formatted)
+    if key != formatted:
+        digest = hashlib.md5(dataset_name.encode("utf-8"), usedforsecurity=False).hexdigest()
+        key = f"{key}_{digest[:8]}"
+    return key + "__io_manager"
 
 
 def arg_name(dataset_name: str) -> str:
