@@ -8,7 +8,8 @@
   a ``prod`` environment overriding globals, a parameter and the credentials;
 - node shapes: dict inputs, ``outputs=None``, ``*args``, ``load_args``/``save_args``, unnamed
   nodes (a ``functools.partial``, a lambda);
-- two datasets whose names differ only by ``-`` and ``_``;
+- two datasets whose names differ only by ``-`` and ``_``; datasets and a node named as
+  Dagster's reserved names (``input``, ``output``, ``type``);
 - a recorder of the dataset hooks and of ``after_catalog_created``'s arguments.
 
 Every value a node sees ends up in a persisted file, so comparing files compares values.
@@ -81,6 +82,10 @@ def describe(table: pd.DataFrame) -> dict:
 
 def bump(value: dict, by: float) -> dict:
     return {"total": value["total"] + by}
+
+
+def passthrough(value):
+    return value
 """
 
 DATASETS = '''
@@ -118,8 +123,8 @@ import functools
 from kedro.pipeline import Pipeline, node, pipeline
 
 from {package}.nodes import (
-    bump, concat_parts, describe, head, make_lazy_parts, make_parts, scale, side_effect, total,
-    values, varargs,
+    bump, concat_parts, describe, head, make_lazy_parts, make_parts, passthrough, scale,
+    side_effect, total, values, varargs,
 )
 
 
@@ -145,7 +150,9 @@ def register_pipelines():
         node(side_effect, "values", None, name="side_effect"),
         node(varargs, ["ab_total", "c.d.t", "params:mult"], "varargs_out", name="varargs"),
         node(head, "combined", "head", name="head"),
-        node(describe, "head", "head_info", name="describe"),
+        # Names Dagster reserves: a MemoryDataset `input`, a dataset `output`, a node `type`.
+        node(describe, "head", "input", name="describe"),
+        node(passthrough, "input", "output", name="type"),
         node(lambda v: v, "values", "secret"),
         node(functools.partial(bump, by=0.5), "ab_total", "ab-total"),
         node(bump, ["ab-total", "params:mult"], "ab_total_bumped", name="bump"),
@@ -244,7 +251,7 @@ CATALOG: dict[str, Any] = {
         "save_args": {"sep": ";", "index": False},
         "load_args": {"sep": ";"},
     },
-    "head_info": {"type": "json.JSONDataset", "filepath": "data/08_reporting/head_info.json"},
+    "output": {"type": "json.JSONDataset", "filepath": "data/08_reporting/head_info.json"},
     "secret": {
         "type": "{package}.datasets.TokenJSONDataset",
         "filepath": "data/08_reporting/secret.json",

@@ -35,7 +35,7 @@ from kedro_dagster.translation.names import code
 from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 from kedro_dagster.translation.translator import KedroDagsterTranslator
 from kedro_dagster.translation.validators import parse_validator, validator_check
-from kedro_dagster.utils import format_dataset_name
+from kedro_dagster.utils import RESERVED_NAMES, format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
 
@@ -144,8 +144,12 @@ def io_manager_key(dataset_name: str) -> str:
 
 
 def arg_name(dataset_name: str) -> str:
-    """Name of the op input/output carrying a dataset (``[A-Za-z0-9_]`` only)."""
-    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name))
+    """Name of the op input/output carrying a dataset (``[A-Za-z0-9_]`` only).
+
+    A name Dagster reserves (``input``, ``output``, ``type``...) gets a trailing ``_``.
+    """
+    arg = _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name))
+    return f"{arg}_" if arg in RESERVED_NAMES else arg
 
 
 @dataclass(frozen=True)
