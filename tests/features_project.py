@@ -8,8 +8,8 @@
   a ``prod`` environment overriding globals, a parameter and the credentials;
 - node shapes: dict inputs, ``outputs=None``, ``*args``, ``load_args``/``save_args``, unnamed
   nodes (a ``functools.partial``, a lambda);
-- two datasets whose names differ only by ``-`` and ``_``; datasets and a node named as
-  Dagster's reserved names (``input``, ``output``, ``type``);
+- two datasets whose names differ only by ``-`` and ``_``, one starting with a digit, datasets
+  and a node named as Dagster's reserved names (``input``, ``output``, ``type``);
 - a recorder of the dataset hooks and of ``after_catalog_created``'s arguments.
 
 Every value a node sees ends up in a persisted file, so comparing files compares values.
@@ -155,7 +155,7 @@ def register_pipelines():
         node(passthrough, "input", "output", name="type"),
         node(lambda v: v, "values", "secret"),
         node(functools.partial(bump, by=0.5), "ab_total", "ab-total"),
-        node(bump, ["ab-total", "params:mult"], "ab_total_bumped", name="bump"),
+        node(bump, ["ab-total", "params:mult"], "2nd.total", name="bump"),
     ])
     return {{"__default__": parts + ab + cd + shapes}}
 """
@@ -259,7 +259,8 @@ CATALOG: dict[str, Any] = {
     },
     # `ab-total` and `ab_total`: one Dagster resource key once served both.
     "ab-total": {"type": "json.JSONDataset", "filepath": "data/07_model_output/hyphen.json"},
-    "ab_total_bumped": {
+    # A name starting with a digit (no Python identifier).
+    "2nd.total": {
         "type": "json.JSONDataset",
         "filepath": "data/07_model_output/bumped.json",
     },

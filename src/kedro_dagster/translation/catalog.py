@@ -131,15 +131,18 @@ def _kedro_datasets_mention(name: str, attribute: str) -> bool:
 def io_manager_key(dataset_name: str) -> str:
     """Resource key of the IO manager of one Kedro dataset, unique to it.
 
-    Resource keys are ``[A-Za-z0-9_]`` only: a name with other characters (``model-input``,
+    Resource keys are Python identifiers: a name with other characters (``model-input``,
     ``table@pandas``) gets a digest of itself, or it would share the key, and so the IO
-    manager, of another dataset (``model_input``) whose data it would then overwrite.
+    manager, of another dataset (``model_input``) whose data it would then overwrite; a name
+    starting with a digit (``2024.sales``) is also prefixed with ``dataset_``.
     """
     formatted = format_dataset_name(dataset_name)
     key = _INVALID_ARG_CHARS.sub("_", formatted)
-    if key != formatted:
+    if key != formatted or key[:1].isdigit():
         digest = hashlib.md5(dataset_name.encode("utf-8"), usedforsecurity=False).hexdigest()
         key = f"{key}_{digest[:8]}"
+    if key[:1].isdigit():
+        key = f"dataset_{key}"
     return key + "__io_manager"
 
 
