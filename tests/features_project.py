@@ -7,7 +7,7 @@
   ``${runtime_params:...}`` in parameters, ``credentials:`` used by a project dataset class, and
   a ``prod`` environment overriding globals, a parameter and the credentials;
 - node shapes: dict inputs, ``outputs=None``, ``*args``, ``load_args``/``save_args``, unnamed
-  nodes (a ``functools.partial``, a lambda);
+  nodes (a ``functools.partial``, a lambda), a node mutating its MemoryDataset input;
 - two datasets whose names differ only by ``-`` and ``_``, one starting with a digit, datasets
   and a node named as Dagster's reserved names (``input``, ``output``, ``type``);
 - a recorder of the dataset hooks and of ``after_catalog_created``'s arguments.
@@ -84,8 +84,13 @@ def bump(value: dict, by: float) -> dict:
     return {"total": value["total"] + by}
 
 
-def passthrough(value):
-    return value
+def mutate(info: dict) -> dict:
+    info["columns"].append("mutated")  # in place, as nodes sometimes do
+    return info
+
+
+def after_mutation(info: dict, mutated: dict) -> dict:
+    return {"info": info, "mutated": mutated}
 """
 
 DATASETS = '''
@@ -123,8 +128,8 @@ import functools
 from kedro.pipeline import Pipeline, node, pipeline
 
 from {package}.nodes import (
-    bump, concat_parts, describe, head, make_lazy_parts, make_parts, passthrough, scale,
-    side_effect, total, values, varargs,
+    after_mutation, bump, concat_parts, describe, head, make_lazy_parts, make_parts, mutate,
+    scale, side_effect, total, values, varargs,
 )
 
 
@@ -151,8 +156,11 @@ def register_pipelines():
         node(varargs, ["ab_total", "c.d.t", "params:mult"], "varargs_out", name="varargs"),
         node(head, "combined", "head", name="head"),
         # Names Dagster reserves: a MemoryDataset `input`, a dataset `output`, a node `type`.
+        # `mutate` changes its input in place: `type`, reading `input` after it, gets the
+        # MemoryDataset's own copy, as Kedro gives each node.
         node(describe, "head", "input", name="describe"),
-        node(passthrough, "input", "output", name="type"),
+        node(mutate, "input", "mutated", name="mutate"),
+        node(after_mutation, ["input", "mutated"], "output", name="type"),
         node(lambda v: v, "values", "secret"),
         node(functools.partial(bump, by=0.5), "ab_total", "ab-total"),
         node(bump, ["ab-total", "params:mult"], "2nd.total", name="bump"),
@@ -251,6 +259,7 @@ CATALOG: dict[str, Any] = {
         "save_args": {"sep": ";", "index": False},
         "load_args": {"sep": ";"},
     },
+    "mutated": {"type": "json.JSONDataset", "filepath": "data/08_reporting/mutated.json"},
     "output": {"type": "json.JSONDataset", "filepath": "data/08_reporting/head_info.json"},
     "secret": {
         "type": "{package}.datasets.TokenJSONDataset",
