@@ -3,6 +3,7 @@
 - Kedro's ``partitions.PartitionedDataset``: written from a dict of values and from a dict of
   callables (lazy saving), read as a dict of load callables;
 - nested namespaces (``a.b``, and ``c`` around ``d``) remapping inputs, outputs and parameters;
+- a parameter key holding a dot (``model.v1``);
 - ``CONFIG_LOADER_ARGS`` custom resolvers in parameters and catalog, ``${globals:...}`` in both,
   ``${runtime_params:...}`` in parameters, ``credentials:`` used by a project dataset class, and
   a ``prod`` environment overriding globals, a parameter and the credentials;
@@ -59,8 +60,10 @@ def total(y: pd.DataFrame) -> dict:
     return {"total": float(y["value"].sum())}
 
 
-def values(table, mult, glob, rt, label):
-    return {"rows": int(len(table)), "mult": mult, "glob": glob, "rt": rt, "label": label}
+def values(table, mult, glob, rt, label, lr):
+    return {
+        "rows": int(len(table)), "mult": mult, "glob": glob, "rt": rt, "label": label, "lr": lr
+    }
 
 
 def side_effect(values: dict) -> None:
@@ -151,7 +154,8 @@ def register_pipelines():
     cd = pipeline(pipeline(base, namespace="d"), namespace="c", inputs={{"d.x": "combined"}})
     shapes = Pipeline([
         node(values, dict(table="combined", mult="params:mult", glob="params:glob",
-                          rt="params:rt", label="params:label"), "values", name="values"),
+                          rt="params:rt", label="params:label", lr="params:model.v1.lr"),
+             "values", name="values"),
         node(side_effect, "values", None, name="side_effect"),
         node(varargs, ["ab_total", "c.d.t", "params:mult"], "varargs_out", name="varargs"),
         node(head, "combined", "head", name="head"),
@@ -283,6 +287,8 @@ PARAMETERS: dict[str, Any] = {
     "glob": "${globals:gparam}",
     "rt": "${runtime_params:rt_value, 7}",
     "label": "base",
+    # A key holding a dot: Kedro names its child `params:model.v1.lr`.
+    "model.v1": {"lr": 0.5},
 }
 
 RAW_CSV = "value\n1\n2\n3\n"
