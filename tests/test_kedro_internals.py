@@ -226,6 +226,20 @@ def test_dataset_attributes_kedro_declares() -> None:
     assert not internals.declares_single_process(MemoryDataset)
 
 
+def test_memory_copy_is_what_a_memory_dataset_hands_out() -> None:
+    import pandas as pd
+    from kedro.io import MemoryDataset
+
+    data = {"items": [1, 2]}
+    copied = internals.memory_copy(data)
+    assert copied == data and copied["items"] is not data["items"]  # deepcopy, inferred
+    frame = pd.DataFrame({"a": [1]})
+    assert internals.memory_copy(frame) is not frame  # `copy`, inferred
+    # A declared MemoryDataset's copy_mode wins, as MemoryDataset.load applies it.
+    assert internals.memory_copy(data, MemoryDataset(copy_mode="assign")) is data
+    assert internals.memory_copy(data, MemoryDataset())["items"] is not data["items"]
+
+
 def test_node_given_name() -> None:
     from kedro.pipeline import node
 

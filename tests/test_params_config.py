@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from dagster import DagsterInvalidConfigError, ResourceDefinition, build_resources
 
-from kedro_dagster.translation.params import config_field, parameters_note
+from kedro_dagster.translation.params import (
+    config_field,
+    has_parameter,
+    parameters_note,
+    used_parameters,
+)
 
 
 def _resolved(parameters: dict[str, Any], edited: dict[str, Any] | None = None) -> Any:
@@ -134,3 +139,15 @@ def test_sub_trees_shared_through_the_cache_keep_their_own_types() -> None:
     with build_resources({"r": resource}, resource_config=edited) as resources:
         assert resources.r["params"] == {**every_job, "ns_b": {**every_job["ns_b"], "scale": 3.5}}
     assert _resolved(every_job) == every_job
+
+
+def test_a_key_holding_a_dot_is_found_as_kedro_names_it() -> None:
+    parameters = {"model.v1": {"lr": 0.5}, "a": {"b": {"c": 1}}}
+    # Kedro feeds `params:model.v1.lr` (key `model.v1`, child `lr`) and `params:a.b.c`.
+    assert has_parameter(parameters, "model.v1.lr")
+    assert has_parameter(parameters, "a.b.c")
+    assert not has_parameter(parameters, "model.v2.lr")
+    assert used_parameters(parameters, ["params:model.v1.lr", "params:a.b"]) == {
+        "model.v1": {"lr": 0.5},
+        "a": {"b": {"c": 1}},
+    }

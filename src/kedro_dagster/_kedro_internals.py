@@ -25,6 +25,7 @@ __all__ = [
     "declares_ephemeral",
     "declares_single_process",
     "make_catalog",
+    "memory_copy",
     "node_given_name",
     "null_hook_manager",
     "partition_path",
@@ -201,3 +202,17 @@ def validator_cache(catalog: Any) -> dict[str, Any] | None:
     """
     cache = getattr(catalog, "_validators", None)
     return cache if isinstance(cache, dict) else None
+
+
+def memory_copy(data: Any, dataset: Any = None) -> Any:
+    """``data`` copied as Kedro's ``MemoryDataset`` copies what it hands to a node.
+
+    The copy mode is the dataset's ``copy_mode`` (``_copy_mode``) when ``dataset`` is a
+    declared MemoryDataset that sets one, else inferred from the data (``_infer_copy_mode``:
+    ``copy`` for pandas and numpy, ``assign`` for Spark and Ibis tables, ``deepcopy`` for the
+    rest), then applied (``_copy_with_mode``).
+    """
+    from kedro.io.memory_dataset import _copy_with_mode, _infer_copy_mode
+
+    mode = getattr(dataset, "_copy_mode", None) or _infer_copy_mode(data)
+    return _copy_with_mode(data, copy_mode=mode)

@@ -7,6 +7,7 @@ names deterministically, so the same project always yields the same Dagster name
 from __future__ import annotations
 
 import hashlib
+import keyword
 import re
 
 __all__ = [
@@ -19,11 +20,33 @@ __all__ = [
 _NAMESPACE_SEP = "."
 _DAGSTER_SEP = "__"
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+#: Names Dagster refuses for ops, inputs and outputs although their characters are valid
+#: (``dagster._core.definitions.utils.DISALLOWED_NAMES``): Python keywords and a few more.
+RESERVED_NAMES = frozenset(
+    (
+        *keyword.kwlist,
+        "context",
+        "conf",
+        "config",
+        "meta",
+        "arg_dict",
+        "dict",
+        "input_arg_dict",
+        "output_arg_dict",
+        "int",
+        "str",
+        "float",
+        "bool",
+        "input",
+        "output",
+        "type",
+    )
+)
 
 
 def is_valid_dagster_name(name: str) -> bool:
     """Return whether ``name`` is accepted by Dagster for assets, ops and jobs."""
-    return bool(_VALID_NAME.match(name))
+    return bool(_VALID_NAME.match(name)) and name not in RESERVED_NAMES
 
 
 def format_dataset_name(name: str) -> str:

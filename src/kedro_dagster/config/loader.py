@@ -227,7 +227,8 @@ def validate_config(
         if not is_valid_dagster_name(job_name):
             raise KedroDagsterConfigError(
                 f"Job name '{job_name}' is not valid in Dagster: use only letters, digits and "
-                "underscores.",
+                "underscores, and not a name Dagster reserves (a Python keyword, 'input', "
+                "'output', 'type', 'config', 'context'...).",
                 file=where,
                 key=key,
             )

@@ -17,6 +17,7 @@ from dagster import (
     OutputContext,
 )
 
+from kedro_dagster import _kedro_internals as internals
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
@@ -197,13 +198,23 @@ class KedroMemoryIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         """Load a MemoryDataset between ``before/after_dataset_loaded`` hooks."""
         name = context.definition_metadata.get(DATASET_METADATA_KEY, context.name)
+
+        def read() -> Any:
+            data = self.storage.load_input(context)
+            if isinstance(self.storage, InProcessMemoryStorage):
+                # Kedro's MemoryDataset gives each reader its own copy: a node mutating its
+                # input must not change what the next reader of the dataset gets (values
+                # read from pickles across processes are fresh already).
+                catalog = self.run.io.catalog
+                declared = catalog.get(name) if name in catalog else None
+                data = internals.memory_copy(data, declared)
+            return data
+
         with (
             failure_recorded(self.run, _consumer(context)),
             step_log_capture(context, self.run.redactor.redact),
         ):
-            return self.run.io.load(
-                name, node_of(context.op_def), lambda: self.storage.load_input(context)
-            )
+            return self.run.io.load(name, node_of(context.op_def), read)
 
 
 class RunScopedPickles(IOManager):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import logging
@@ -34,7 +35,7 @@ from kedro_dagster.translation.names import code
 from kedro_dagster.translation.namespace import NO_NAMESPACE, Namespace
 from kedro_dagster.translation.translator import KedroDagsterTranslator
 from kedro_dagster.translation.validators import parse_validator, validator_check
-from kedro_dagster.utils import format_dataset_name
+from kedro_dagster.utils import RESERVED_NAMES, format_dataset_name
 
 __all__ = ["CatalogTranslator", "DatasetSpec", "io_manager_key"]
 
@@ -128,13 +129,30 @@ def _kedro_datasets_mention(name: str, attribute: str) -> bool:
 
 
 def io_manager_key(dataset_name: str) -> str:
-    """Resource key of the IO manager of one Kedro dataset."""
-    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name)) + "__io_manager"
+    """Resource key of the IO manager of one Kedro dataset, unique to it.
+
+    Resource keys are Python identifiers: a name with other characters (``model-input``,
+    ``table@pandas``) gets a digest of itself, or it would share the key, and so the IO
+    manager, of another dataset (``model_input``) whose data it would then overwrite; a name
+    starting with a digit (``2024.sales``) is also prefixed with ``dataset_``.
+    """
+    formatted = format_dataset_name(dataset_name)
+    key = _INVALID_ARG_CHARS.sub("_", formatted)
+    if key != formatted or key[:1].isdigit():
+        digest = hashlib.md5(dataset_name.encode("utf-8"), usedforsecurity=False).hexdigest()
+        key = f"{key}_{digest[:8]}"
+    if key[:1].isdigit():
+        key = f"dataset_{key}"
+    return key + "__io_manager"
 
 
 def arg_name(dataset_name: str) -> str:
-    """Name of the op input/output carrying a dataset (``[A-Za-z0-9_]`` only)."""
-    return _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name))
+    """Name of the op input/output carrying a dataset (``[A-Za-z0-9_]`` only).
+
+    A name Dagster reserves (``input``, ``output``, ``type``...) gets a trailing ``_``.
+    """
+    arg = _INVALID_ARG_CHARS.sub("_", format_dataset_name(dataset_name))
+    return f"{arg}_" if arg in RESERVED_NAMES else arg
 
 
 @dataclass(frozen=True)

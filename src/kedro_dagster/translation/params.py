@@ -25,14 +25,38 @@ _SCALARS: tuple[type, ...] = (bool, int, float, str)
 PARAMS_CONFIG_PATH = f"resources.{KEDRO_RUN_RESOURCE}.config.params"
 
 
+def _find(parameters: Mapping[str, Any], dotted: str) -> list[str] | None:
+    """The keys leading to ``params:<dotted>``, as Kedro names nested parameters.
+
+    Kedro feeds ``params:<key>`` for every key and ``params:<key>.<child>`` for every child of a
+    mapping, recursively: a key may itself hold dots (``"model.v1": {lr: 0.1}`` gives
+    ``params:model.v1.lr``), so each key that prefixes ``dotted`` is tried.
+    """
+    if dotted in parameters:
+        return [dotted]
+    parts = dotted.split(".")
+    node: Any = parameters
+    for part in parts:  # the usual case first: no key holds a dot
+        if not isinstance(node, Mapping) or part not in node:
+            break
+        node = node[part]
+    else:
+        return parts
+    for key, value in parameters.items():
+        if isinstance(key, str) and isinstance(value, Mapping) and dotted.startswith(f"{key}."):
+            rest = _find(value, dotted[len(key) + 1 :])
+            if rest is not None:
+                return [key, *rest]
+    return None
+
+
 def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
     """Find ``a.b.c`` in nested parameters, as Kedro's ``params:a.b.c`` does."""
-    if dotted in parameters:
-        return True, parameters[dotted]
+    path = _find(parameters, dotted)
+    if path is None:
+        return False, None
     node: Any = parameters
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
+    for part in path:
         node = node[part]
     return True, node
 
@@ -85,10 +109,9 @@ def used_parameters(parameters: Mapping[str, Any], inputs: Iterable[str]) -> dic
     tree: dict[str, Any] = {}
     for name in sorted(n for n in names if n.startswith("params:")):
         dotted = name.removeprefix("params:")
-        found, value = _lookup(parameters, dotted)
-        if found:
-            path = [dotted] if dotted in parameters else dotted.split(".")
-            _insert(tree, path, value)
+        path = _find(parameters, dotted)
+        if path is not None:
+            _insert(tree, path, _lookup(parameters, dotted)[1])
     return tree
 
 
