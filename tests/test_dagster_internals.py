@@ -273,3 +273,12 @@ def test_output_consumers_are_the_steps_reading_each_output() -> None:
     assert job.execute_in_process(op_selection=["a", "b"]).success
     assert seen["a"] == {("a", "x"): frozenset({"b"})}
     assert internals.output_consumers(dg.build_output_context()) == {}
+
+
+def test_reserved_names_are_the_names_dagster_refuses() -> None:
+    """``utils.RESERVED_NAMES`` copies Dagster's list (``utils`` imports no Dagster)."""
+    from dagster._core.definitions.utils import DISALLOWED_NAMES
+
+    from kedro_dagster.utils import RESERVED_NAMES
+
+    assert set(DISALLOWED_NAMES) == RESERVED_NAMES

@@ -50,15 +50,17 @@ def _find(parameters: Mapping[str, Any], dotted: str) -> list[str] | None:
     return None
 
 
-def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
-    """Find ``a.b.c`` in nested parameters, as Kedro's ``params:a.b.c`` does."""
-    path = _find(parameters, dotted)
-    if path is None:
-        return False, None
+def _at(parameters: Mapping[str, Any], path: list[str]) -> Any:
     node: Any = parameters
     for part in path:
         node = node[part]
-    return True, node
+    return node
+
+
+def _lookup(parameters: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    """Find ``a.b.c`` in nested parameters, as Kedro's ``params:a.b.c`` does."""
+    path = _find(parameters, dotted)
+    return (False, None) if path is None else (True, _at(parameters, path))
 
 
 def has_parameter(parameters: Mapping[str, Any], dotted: str) -> bool:
@@ -111,7 +113,7 @@ def used_parameters(parameters: Mapping[str, Any], inputs: Iterable[str]) -> dic
         dotted = name.removeprefix("params:")
         path = _find(parameters, dotted)
         if path is not None:
-            _insert(tree, path, _lookup(parameters, dotted)[1])
+            _insert(tree, path, _at(parameters, path))
     return tree
 
 
