@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +215,30 @@ def dagster_launch(
         cwd=project,
         env=subprocess_env(dagster_home),
     )
+
+
+def run_both_logging_hooks(
+    kedro_side: Path,
+    dagster_side: Path,
+    job: str,
+    dagster_home: Path,
+    kedro_args: Sequence[str] = (),
+    launch_args: Sequence[str] = (),
+) -> tuple[Path, Path]:
+    """`kedro run` on one copy, `kedro dagster launch --job` on the other, hooks logging.
+
+    The projects' hooks write their calls to ``HOOK_LOG``; returns the two logs (`kedro run`'s,
+    then Dagster's), next to ``dagster_home``.
+    """
+    kedro_log = dagster_home.parent / "kedro.jsonl"
+    dagster_log = dagster_home.parent / "dagster.jsonl"
+    run([KEDRO, "run", *kedro_args], cwd=kedro_side, env=subprocess_env(HOOK_LOG=str(kedro_log)))
+    run(
+        [KEDRO, "dagster", "launch", "--job", job, *launch_args],
+        cwd=dagster_side,
+        env=subprocess_env(dagster_home, HOOK_LOG=str(dagster_log)),
+    )
+    return kedro_log, dagster_log
 
 
 def write_dagster_yml(project: Path, config: dict, env: str = "base") -> None:

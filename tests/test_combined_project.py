@@ -24,6 +24,7 @@ from conftest import (
     copy_project,
     persisted_outputs,
     run,
+    run_both_logging_hooks,
     subprocess_env,
 )
 
@@ -140,13 +141,9 @@ def test_combined_project_matches_kedro_run(combined: Path, tmp_path: Path, vari
     kedro_args, job, launch_args = VARIANTS[variant]
     kedro_side = copy_project(combined, tmp_path / "kedro")
     dagster_side = copy_project(combined, tmp_path / "dagster")
-    kedro_log, dagster_log = tmp_path / "kedro.jsonl", tmp_path / "dagster.jsonl"
-    run([KEDRO, "run", *kedro_args], cwd=kedro_side, env=subprocess_env(HOOK_LOG=str(kedro_log)))
     home = tmp_path / "home"
-    run(
-        [KEDRO, "dagster", "launch", "--job", job, *launch_args],
-        cwd=dagster_side,
-        env=subprocess_env(home, HOOK_LOG=str(dagster_log)),
+    kedro_log, dagster_log = run_both_logging_hooks(
+        kedro_side, dagster_side, job, home, kedro_args, launch_args
     )
 
     expected = persisted_outputs(kedro_side)

@@ -22,6 +22,7 @@ from conftest import (
     copy_project,
     persisted_outputs,
     run,
+    run_both_logging_hooks,
     runs_in,
     subprocess_env,
 )
@@ -112,13 +113,9 @@ def test_kedro_features_match_kedro_run(
     source = completed if after_a_run else features
     kedro_side = _copy(source, tmp_path / "kedro", after_a_run)
     dagster_side = _copy(source, tmp_path / "dagster", after_a_run)
-    kedro_log, dagster_log = tmp_path / "kedro.jsonl", tmp_path / "dagster.jsonl"
-    run([KEDRO, "run", *kedro_args], cwd=kedro_side, env=subprocess_env(HOOK_LOG=str(kedro_log)))
     home = tmp_path / "home"
-    run(
-        [KEDRO, "dagster", "launch", "--job", variant, *launch_args],
-        cwd=dagster_side,
-        env=subprocess_env(home, HOOK_LOG=str(dagster_log)),
+    kedro_log, dagster_log = run_both_logging_hooks(
+        kedro_side, dagster_side, variant, home, kedro_args, launch_args
     )
     (dagster_run,) = runs_in(home)
     assert dagster_run.status.value == "SUCCESS"
