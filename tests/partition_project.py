@@ -145,3 +145,63 @@ def write_catalog(root: Path, catalog: dict[str, Any] | str) -> None:
     """Replace the catalog (a mapping, or YAML text written as is)."""
     text = catalog if isinstance(catalog, str) else yaml.safe_dump(catalog, sort_keys=False)
     (root / "conf/base/catalog.yml").write_text(text)
+
+
+NAMESPACED_REGISTRY = """
+from kedro.pipeline import Pipeline, node, pipeline
+
+from {package}.nodes import collect, flag_frames, scale, summarize
+
+
+def register_pipelines():
+    inner = Pipeline([
+        node(scale, ["raw_parts", "params:factor"], "scaled_parts", name="scale"),
+        # A fan-in into a MemoryDataset that a fanned-out node reads.
+        node(collect, "scaled_parts", "collected", name="collect"),
+        node(flag_frames, "collected", "flagged", name="flag"),
+        node(summarize, "flagged", "summary", name="summarize"),
+    ])
+    return {{"__default__": pipeline(inner, namespace="ns", inputs={{"raw_parts"}})}}
+"""
+
+NAMESPACED_NODES = """
+
+def collect(parts):
+    return {key: load() for key, load in parts.items()}
+
+
+def flag_frames(frames):
+    return {key: df.assign(big=df["value"] > 10) for key, df in frames.items()}
+"""
+
+
+def make_namespaced_partition_project(
+    root: Path, package: str, dagster: dict[str, Any] | None = None
+) -> Path:
+    """The partition nodes in namespace ``ns``, a MemoryDataset between partitioned nodes."""
+    mapping = {
+        "type": "dagster.StaticPartitionMapping",
+        "downstream_partition_keys_by_upstream_partition_key": {
+            "1.csv": "10.csv",
+            "2.csv": "20.csv",
+            "3.csv": "30.csv",
+        },
+    }
+    keys = ["10.csv", "20.csv", "30.csv"]
+    catalog = {
+        "raw_parts": _partitioned(
+            "data/01_raw/parts",
+            ["1.csv", "2.csv", "3.csv"],
+            partition_mappings={"ns.scaled_parts": mapping},
+        ),
+        "ns.scaled_parts": _partitioned("data/02_intermediate/scaled", keys),
+        "ns.flagged": _partitioned("data/03_primary/flagged", keys),
+        "ns.summary": {"type": "pandas.CSVDataset", "filepath": "data/08_reporting/summary.csv"},
+    }
+    make_partition_project(root, package, catalog=catalog, dagster=dagster)
+    src = root / "src" / package
+    (src / "pipeline_registry.py").write_text(NAMESPACED_REGISTRY.format(package=package))
+    with (src / "nodes.py").open("a") as nodes:
+        nodes.write(NAMESPACED_NODES)
+    (root / "conf/base/parameters.yml").write_text(yaml.safe_dump({"ns": {"factor": 3}}))
+    return root

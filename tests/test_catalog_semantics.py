@@ -6,6 +6,7 @@ dataset, datasets that cannot leave their process, and output metadata of lazy d
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -522,3 +523,91 @@ def test_memory_datasets_are_released_after_their_last_use(tmp_path: Path) -> No
     )
     assert result.stdout.strip().endswith("True"), result.stdout[-3000:] + result.stderr[-3000:]
     assert persisted_outputs(dagster_side) == expected
+
+
+MUTATING_NODES = """
+
+def describe(raw):
+    return {"columns": list(raw.columns)}
+
+
+def append_column(info):
+    info["columns"].append("appended")  # in place, as nodes sometimes do
+    return {"n": len(info["columns"])}
+
+
+def combine(info, appended):
+    return {"info": info, "appended": appended}
+"""
+
+MUTATING_REGISTRY = """
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import append_column, combine, describe
+
+
+def register_pipelines():
+    return {{"__default__": Pipeline([
+        node(describe, "raw", "info", name="describe"),
+        node(append_column, "info", "appended", name="append_column"),
+        node(combine, ["info", "appended"], "result", name="combine"),
+    ])}}
+"""
+
+MEMORY_HOOKS = """
+import json
+import os
+
+from kedro.framework.hooks import hook_impl
+
+
+class MemoryHooks:
+    def _write(self, hook, dataset_name, node):
+        if dataset_name in ("info", "appended"):
+            with open(os.environ["HOOK_LOG"], "a") as f:
+                f.write(json.dumps([hook, dataset_name, node.name]) + "\\n")
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name, data, node):
+        self._write("saved", dataset_name, node)
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name, data, node):
+        self._write("loaded", dataset_name, node)
+"""
+
+
+def test_asset_run_gives_each_reader_of_a_recomputed_memory_dataset_its_copy(
+    tmp_path: Path,
+) -> None:
+    """Materializing ``result`` recomputes ``info`` and ``appended`` (MemoryDatasets): as under
+    `kedro run`, ``combine`` gets ``info`` as ``describe`` returned it, not as
+    ``append_column`` changed it in place, and the MemoryDatasets pass the dataset hooks.
+    """
+    catalog = {
+        "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+        "result": {"type": "json.JSONDataset", "filepath": "data/result.json"},
+    }
+    sides = _pair(tmp_path, "mutating", catalog, {}, registry=MUTATING_REGISTRY)
+    for side in sides:
+        package = side / "src" / "mutating"
+        with (package / "nodes.py").open("a") as nodes:
+            nodes.write(MUTATING_NODES)
+        (package / "hooks.py").write_text(MEMORY_HOOKS)
+        (package / "settings.py").write_text(
+            "from mutating.hooks import MemoryHooks\n\nHOOKS = (MemoryHooks(),)\n"
+        )
+    kedro_side, dagster_side = sides
+    kedro_log, dagster_log = tmp_path / "kedro.jsonl", tmp_path / "dagster.jsonl"
+    run([KEDRO, "run"], cwd=kedro_side, env=subprocess_env(HOOK_LOG=str(kedro_log)))
+    run(
+        [KEDRO, "dagster", "launch", "--assets", "result"],
+        cwd=dagster_side,
+        env=subprocess_env(tmp_path / "home", HOOK_LOG=str(dagster_log)),
+    )
+    expected = persisted_outputs(kedro_side)
+    assert json.loads(expected["result.json"])["info"] == {"columns": ["value"]}
+    assert persisted_outputs(dagster_side) == expected
+    assert sorted(dagster_log.read_text().splitlines()) == sorted(
+        kedro_log.read_text().splitlines()
+    )

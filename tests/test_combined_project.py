@@ -11,6 +11,8 @@ user sees: the persisted outputs, and the hooks' calls with their ``run_params``
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,15 @@ import pytest
 from combined_project import hook_records, make_combined_project
 from conftest import (
     KEDRO,
+    REEXECUTION_SCRIPT,
     assert_parity,
+    assert_same_outputs,
     copy_project,
+    event_log_messages,
     persisted_outputs,
     run,
     run_both_logging_hooks,
+    runs_in,
     subprocess_env,
 )
 
@@ -188,3 +194,91 @@ def test_combined_project_matches_kedro_run(combined: Path, tmp_path: Path, vari
         _pipeline_hook(dagster_records, "after_pipeline_run")["run_result"]
         == _pipeline_hook(kedro_records, "after_pipeline_run")["run_result"]
     )
+
+
+#: Makes `stats` (reading the MemoryDataset `tail`, writing `total` and `count`) fail while a
+#: FAIL file exists.
+FAILING_STATS = """
+def stats(head, tail):
+    import os
+
+    if os.path.exists("FAIL"):
+        raise RuntimeError("FAIL marker")
+    return {"total": float(tail["value"].sum()), "count": int(len(head) + len(tail))}
+"""
+
+#: Re-executes the given steps of a run (argv: run id, job, package, comma-separated steps).
+STEP_REEXECUTION_SCRIPT = """
+import os
+import sys
+
+from dagster import DagsterInstance, ReexecutionOptions, execute_job
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+repository = ReconstructableRepository.for_module(
+    sys.argv[3] + ".definitions", "defs", working_directory=os.getcwd()
+)
+job = repository.get_reconstructable_job(sys.argv[2])
+with DagsterInstance.get() as instance:
+    options = ReexecutionOptions(parent_run_id=sys.argv[1], step_selection=sys.argv[4].split(","))
+    result = execute_job(job, instance=instance, reexecution_options=options)
+    print("REEXECUTION", result.run_id, result.success)
+"""
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    ("job", "keeps_memory"),
+    [("everything", False), ("alpha_processes", True), ("everything_workers", True)],
+)
+def test_reexecution_from_failure_and_of_a_step(
+    combined: Path, tmp_path: Path, job: str, keeps_memory: bool
+) -> None:
+    """Re-execution from failure then of one step reading MemoryDatasets, per executor.
+
+    From failure, the run completes and the files are `kedro run`'s; re-executing one step of
+    that run needs its memory inputs: other processes kept them, an in-process run released
+    them, which the step's error says in Kedro's names.
+    """
+    kedro_args = ["--namespaces", "alpha"] if job == "alpha_processes" else []
+    kedro_side = copy_project(combined, tmp_path / "kedro")
+    run([KEDRO, "run", *kedro_args], cwd=kedro_side, env=subprocess_env())
+    expected = persisted_outputs(kedro_side)
+    project = copy_project(combined, tmp_path / "dagster")
+    with (project / "src" / "combined_proj" / "nodes.py").open("a") as nodes:
+        nodes.write(FAILING_STATS)
+    home = tmp_path / "home"
+    env = subprocess_env(home, PYTHONPATH=str(project / "src"))
+    (project / "FAIL").write_text("")
+    launch = [KEDRO, "dagster", "launch", "--job", job]
+    assert subprocess.run(launch, cwd=project, env=env, capture_output=True).returncode != 0
+    (project / "FAIL").unlink()
+    (failed,) = runs_in(home)
+    script = [sys.executable, "-c", REEXECUTION_SCRIPT, failed.run_id, job, "combined_proj"]
+    result = run(script, cwd=project, env=env)
+    assert result.stdout.strip().endswith("True"), result.stdout[-3000:] + result.stderr[-3000:]
+    assert_same_outputs(expected, project)
+
+    summary = project / "data/07_model_output/alpha/summary.json"
+    summary.unlink()
+    (parent, _) = runs_in(home)
+    script = [sys.executable, "-c", STEP_REEXECUTION_SCRIPT, parent.run_id, job, "combined_proj"]
+    result = run([*script, "alpha__summarise"], cwd=project, env=env)
+    assert result.stdout.strip().endswith(str(keeps_memory)), result.stdout[-3000:]
+    if keeps_memory:
+        assert_same_outputs(expected, project)
+    else:
+        assert not summary.exists()
+        (step_run, *_) = runs_in(home)
+        failure = "\n".join(message for _, message, _ in event_log_messages(home, step_run.run_id))
+        failure += "\n".join(str(e) for e in _step_failures(home, step_run.run_id))
+        assert "MemoryDataset 'alpha.count'" in failure, failure[-3000:]
+        assert "node 'alpha.stats'" in failure, failure[-3000:]
+
+
+def _step_failures(home: Path, run_id: str) -> list[str]:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        entries = instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
+        return [e.dagster_event.step_failure_data.error.to_string() for e in entries]

@@ -18,6 +18,7 @@ import yaml
 
 from compat import RESOLVE_SOURCE
 from conftest import (
+    EXECUTORS,
     KEDRO,
     assert_parity,
     dagster_launch,
@@ -30,7 +31,12 @@ from conftest import (
 )
 from dev_server import graphql, serve
 from kedro_factory import describe, make_project, translate
-from partition_project import CATALOG, make_partition_project, write_catalog
+from partition_project import (
+    CATALOG,
+    make_namespaced_partition_project,
+    make_partition_project,
+    write_catalog,
+)
 
 pytestmark = pytest.mark.xdist_group("partitions")
 
@@ -204,6 +210,7 @@ def test_partition_ops_run_in_parallel_under_multiprocess(
 
 
 PARTITION_30 = ("--partition", "30.csv")
+RANGE_20_30 = ("--partition-range", "20.csv...30.csv")
 
 
 def test_materializing_one_partition_writes_only_it(tmp_path: Path, dagster_home: Path) -> None:
@@ -289,6 +296,57 @@ def test_backfill_of_two_partitions_follows_the_mappings(
         ("report__flagged", "10.csv"),
         ("report__flagged", "20.csv"),
         ("rollup", "low.csv"),
+    }
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_namespaced_job_and_key_range_match_kedro_run(tmp_path: Path, executor: str) -> None:
+    """A namespace and a MemoryDataset between partitioned nodes: the job writes what
+    `kedro run` writes, and `launch --partition-range` (one run) writes the range's partitions.
+    """
+    dagster = {
+        "executors": EXECUTORS[executor],
+        "jobs": {
+            "job": {
+                "pipeline": {"pipeline_name": "__default__"},
+                "executor": next(iter(EXECUTORS[executor])),
+            }
+        },
+    }
+    expected_project = make_namespaced_partition_project(tmp_path / "kedro", "nsparts")
+    kedro_run(expected_project)
+    expected = persisted_outputs(expected_project)
+    assert "03_primary/flagged/30.csv" in expected
+
+    job_project = make_namespaced_partition_project(tmp_path / "job", "nsparts", dagster)
+    init(job_project)
+    dagster_launch(job_project, "job", tmp_path / "job_home")
+    assert_parity(expected, job_project, tmp_path / "job_home", "job")
+
+    project = make_namespaced_partition_project(tmp_path / "range", "nsparts", dagster)
+    init(project)
+    home = tmp_path / "range_home"
+    # The asset job's executor (Dagster's default: in process or multiprocess).
+    config = json.dumps({"execution": {"config": {executor: {}}}})
+    assets = ("--assets", "ns__scaled_parts,ns__flagged")
+    run(
+        [KEDRO, "dagster", "launch", *assets, *RANGE_20_30, "--config-json", config],
+        cwd=project,
+        env=subprocess_env(home),
+    )
+    actual = persisted_outputs(project)
+    assert written(project) == {
+        f"{folder}/{key}.csv"
+        for folder in ("02_intermediate/scaled", "03_primary/flagged")
+        for key in ("20", "30")
+    }
+    assert all(actual[name] == expected[name] for name in written(project))
+    (dagster_run,) = runs_in(home)
+    assert partition_materializations(home, dagster_run.run_id) == {
+        (asset, key)
+        for asset in ("ns__scaled_parts", "ns__flagged")
+        for key in ("20.csv", "30.csv")
     }
 
 

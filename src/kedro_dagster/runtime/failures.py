@@ -34,6 +34,10 @@ from dagster import (
 from kedro.pipeline import Pipeline
 
 from kedro_dagster._dagster_internals import output_consumers
+from kedro_dagster.constants import DATASET_METADATA_KEY, METADATA_PREFIX
+
+#: The op tag naming its Kedro node (see NodeTranslator).
+NODE_TAG = f"{METADATA_PREFIX}/node"
 
 __all__ = [
     "PIPELINE_ERROR_CALLED",
@@ -142,6 +146,17 @@ def call_pipeline_error(run: Any, pipeline: Pipeline, log: Any = None) -> None:
     )
 
 
+def _kedro_names(context: InputContext, output: str, step: str) -> tuple[str, str]:
+    """The Kedro dataset and node behind an op output, for messages (Dagster's names else)."""
+    upstream = context.upstream_output
+    metadata = (upstream.definition_metadata if upstream is not None else None) or {}
+    try:
+        tags = upstream.op_def.tags if upstream is not None else {}
+    except Exception:  # no op definition in this context: Dagster's name will do
+        tags = {}
+    return str(metadata.get(DATASET_METADATA_KEY, output)), str(tags.get(NODE_TAG, step))
+
+
 class InProcessMemoryStorage(IOManager):
     """MemoryDatasets of an in-process run: in memory, written to files once a step fails.
 
@@ -221,11 +236,13 @@ class InProcessMemoryStorage(IOManager):
         path = self._path(identifier)
         if not os.path.exists(path):
             run_id, step = identifier[0], identifier[1] if len(identifier) > 2 else "?"
+            dataset, node = _kedro_names(context, identifier[-1], step)
             raise FileNotFoundError(
-                f"MemoryDataset output '{identifier[-1]}' of step '{step}' in run {run_id} is "
-                "not available: it lived in that run's memory and was not kept (the run did not "
-                "fail in a step, every step reading it had succeeded, or the value could not be "
-                "pickled). Re-execute the whole job."
+                f"MemoryDataset '{dataset}' (written by node '{node}', step '{step}', in run "
+                f"{run_id}) is not available: it lived in that run's memory and was not kept "
+                "(the run did not fail in a step, every step reading it had succeeded, or the "
+                "value could not be pickled). Re-execute the whole job, or select step "
+                f"'{step}' too (and the steps computing its own MemoryDataset inputs)."
             )
         with open(path, "rb") as file:
             return pickle.load(file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from dagster import AssetKey, AssetMaterialization, Output
@@ -298,19 +299,34 @@ class AssetNodeCompute(NodeCompute):
                     pending.append(producer)
         return list(names)
 
-    def _compute_memory(self, run: Any, dataset_name: str, cache: dict[str, Any]) -> Any:
+    def _memory_input(self, run: Any, dataset_name: str, reader: Node, cache: dict) -> Any:
+        """A MemoryDataset for ``reader``, computed once per step.
+
+        Read as from Kedro's MemoryDataset: between the dataset hooks, each reader getting its
+        own copy (a node changing its input in place does not change what the next reader gets).
+        """
         if dataset_name not in cache:
-            producer = self.producers[dataset_name]
-            inputs = {}
-            for name in producer.inputs:
-                if is_parameter(name) or not self.is_ephemeral(name):
-                    inputs[name] = run.io.load(name, producer)
-                else:
-                    inputs[name] = self._compute_memory(run, name, cache)
-            # Only the values are wanted: a recomputed node's outputs are not saved (nor the
-            # chunks of a generator node, consumed to their last).
-            cache.update(unstreamed(run_node(run, producer, inputs, _discard_chunk)))
-        return cache[dataset_name]
+            self._compute_memory(run, dataset_name, cache)
+        catalog = run.io.catalog
+        declared = catalog.get(dataset_name) if dataset_name in catalog else None
+        value = cache[dataset_name]
+        return run.io.load(dataset_name, reader, lambda: internals.memory_copy(value, declared))
+
+    def _compute_memory(self, run: Any, dataset_name: str, cache: dict[str, Any]) -> None:
+        producer = self.producers[dataset_name]
+        inputs = {}
+        for name in producer.inputs:
+            if is_parameter(name) or not self.is_ephemeral(name):
+                inputs[name] = run.io.load(name, producer)
+            else:
+                inputs[name] = self._memory_input(run, name, producer, cache)
+        # Only the MemoryDatasets are kept, saved between the dataset hooks: a recomputed
+        # node's persisted outputs are not saved (nor the chunks of a generator node, consumed
+        # to their last).
+        outputs = unstreamed(run_node(run, producer, inputs, _discard_chunk))
+        for name, data in outputs.items():
+            if self.is_ephemeral(name):
+                run.io.save(name, data, producer, partial(cache.__setitem__, name))
 
     def _run_once(
         self,
@@ -323,7 +339,7 @@ class AssetNodeCompute(NodeCompute):
         inputs = self._inputs(run, loaded, selection)
         for name in self.node.inputs:
             if name not in inputs:
-                inputs[name] = self._compute_memory(run, name, cache)
+                inputs[name] = self._memory_input(run, name, self.node, cache)
         return self._run(context, run, inputs, selection)
 
     def __call__(self, context, loaded: Mapping[str, Any]) -> Iterator[Output]:
