@@ -210,7 +210,6 @@ def test_partition_ops_run_in_parallel_under_multiprocess(
 
 
 PARTITION_30 = ("--partition", "30.csv")
-RANGE_20_30 = ("--partition-range", "20.csv...30.csv")
 
 
 def test_materializing_one_partition_writes_only_it(tmp_path: Path, dagster_home: Path) -> None:
@@ -301,9 +300,9 @@ def test_backfill_of_two_partitions_follows_the_mappings(
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
-def test_namespaced_job_and_key_range_match_kedro_run(tmp_path: Path, executor: str) -> None:
+def test_namespaced_partitioned_job_matches_kedro_run(tmp_path: Path, executor: str) -> None:
     """A namespace and a MemoryDataset between partitioned nodes: the job writes what
-    `kedro run` writes, and `launch --partition-range` (one run) writes the range's partitions.
+    `kedro run` writes.
     """
     dagster = {
         "executors": EXECUTORS[executor],
@@ -323,31 +322,6 @@ def test_namespaced_job_and_key_range_match_kedro_run(tmp_path: Path, executor: 
     init(job_project)
     dagster_launch(job_project, "job", tmp_path / "job_home")
     assert_parity(expected, job_project, tmp_path / "job_home", "job")
-
-    project = make_namespaced_partition_project(tmp_path / "range", "nsparts", dagster)
-    init(project)
-    home = tmp_path / "range_home"
-    # The asset job's executor (Dagster's default: in process or multiprocess).
-    config = json.dumps({"execution": {"config": {executor: {}}}})
-    assets = ("--assets", "ns__scaled_parts,ns__flagged")
-    run(
-        [KEDRO, "dagster", "launch", *assets, *RANGE_20_30, "--config-json", config],
-        cwd=project,
-        env=subprocess_env(home),
-    )
-    actual = persisted_outputs(project)
-    assert written(project) == {
-        f"{folder}/{key}.csv"
-        for folder in ("02_intermediate/scaled", "03_primary/flagged")
-        for key in ("20", "30")
-    }
-    assert all(actual[name] == expected[name] for name in written(project))
-    (dagster_run,) = runs_in(home)
-    assert partition_materializations(home, dagster_run.run_id) == {
-        (asset, key)
-        for asset in ("ns__scaled_parts", "ns__flagged")
-        for key in ("20.csv", "30.csv")
-    }
 
 
 # --- the guide's YAML -----------------------------------------------------------------------

@@ -13,7 +13,6 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    BackfillPolicy,
     BetaWarning,
     CodeReferencesMetadataValue,
     LocalFileCodeReference,
@@ -404,9 +403,6 @@ class NodeTranslator:
             keys_by_input_name=keys_by_input,
             keys_by_output_name=keys_by_output,
             resource_defs=resource_defs,
-            # A key range (`launch --partition-range`, a backfill) is one run in which the
-            # step runs the node once per key (see AssetNodeCompute).
-            backfill_policy=BackfillPolicy.single_run() if partitions_def else None,
             specs=[
                 # One copy of the translator's spec (each copy validates every attribute).
                 spec.replace_attributes(
