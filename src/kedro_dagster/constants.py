@@ -11,6 +11,7 @@ __all__ = [
     "KEDRO_RUN_RESOURCE",
     "MEMORY_IO_MANAGER",
     "METADATA_PREFIX",
+    "NODE_TAG",
     "PIPELINE_TAG",
     "START_INPUT",
     "START_OUTPUT",
@@ -32,6 +33,8 @@ MEMORY_IO_MANAGER = "kedro_memory_io_manager"
 
 #: Metadata key naming the Kedro dataset of an op input or output.
 DATASET_METADATA_KEY = "kedro/dataset"
+#: Op tag (and asset metadata key) naming the Kedro node of an op.
+NODE_TAG = "kedro/node"
 
 #: Nothing-typed wiring of node ops: after the job's start op, before its end op.
 START_INPUT = "_kedro_start"

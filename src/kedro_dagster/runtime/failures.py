@@ -34,10 +34,7 @@ from dagster import (
 from kedro.pipeline import Pipeline
 
 from kedro_dagster._dagster_internals import output_consumers
-from kedro_dagster.constants import DATASET_METADATA_KEY, METADATA_PREFIX
-
-#: The op tag naming its Kedro node (see NodeTranslator).
-NODE_TAG = f"{METADATA_PREFIX}/node"
+from kedro_dagster.constants import DATASET_METADATA_KEY, NODE_TAG
 
 __all__ = [
     "PIPELINE_ERROR_CALLED",

@@ -27,6 +27,7 @@ from kedro_dagster.constants import (
     DATASET_METADATA_KEY,
     DONE_OUTPUT,
     METADATA_PREFIX,
+    NODE_TAG,
     START_INPUT,
 )
 from kedro_dagster.errors import KedroDagsterConfigError
@@ -274,7 +275,7 @@ class NodeTranslator:
         )
 
     def _op_tags(self, node: Node) -> dict[str, str]:
-        tags = {f"{METADATA_PREFIX}/node": node.name}
+        tags = {NODE_TAG: node.name}
         if node.tags:
             tags[f"{METADATA_PREFIX}/tags"] = ",".join(sorted(node.tags))
         if node.namespace:
@@ -332,7 +333,7 @@ class NodeTranslator:
         outs: dict[str, Out] = {}
         keys_by_output: dict[str, AssetKey] = {}
         specs: list[AssetSpec] = []
-        node_metadata: dict[str, Any] = {f"{METADATA_PREFIX}/node": node.name}
+        node_metadata: dict[str, Any] = {NODE_TAG: node.name}
         if code_ref is not None:
             node_metadata["dagster/code_references"] = code_ref
         for arg, name in output_args.items():
