@@ -30,7 +30,9 @@ launch
     ``kedro dagster launch --job __default__`` of a copy of ``examples/spaceflights``
     (in-process executor) against ``kedro run``, both whole process. Goal: <= 1.3x. Also
     against ``kedro run`` plus Dagster's own launch of a job of as many steps (``dagster job
-    execute`` of the ``x + 1`` chain): the least both start-ups cost together.
+    execute`` of the ``x + 1`` chain): the least both start-ups cost together. And the bounds
+    of any launch through Dagster: ``kedro run`` in a process that imported Dagster, then
+    also opened its instance, each against ``kedro run`` with the same goal.
 
 Whole-process variants run in a fresh subprocess each; in-process ones in a fresh
 interpreter each (``_run_worker.py``), after one untimed run in that interpreter. Every run
@@ -484,10 +486,16 @@ def launch_variants(runner: Runner) -> list[Variant]:
     The floor is what Dagster alone costs to launch a job of the example's step count
     (:data:`LAUNCH_STEPS`): ``dagster job execute`` of the ``x + 1`` chain in an instance on
     disk (interpreter, ``import dagster``, the instance's SQL storage, the job's load, the
-    run and its stored events), with no Kedro and no node work.
+    run and its stored events), with no Kedro and no node work. The bounds are ``kedro run``
+    in a process that imported Dagster first, then also opened the instance
+    (``_kedro_run_importing_dagster.py``): what any launch through Dagster costs at least.
     """
     example = copy_example(runner.workdir / "spaceflights")
     launch = runner.kedro("dagster", "launch", "--job", "__default__")
+
+    def importing_dagster(*args: str) -> list[str]:
+        return [runner.python, str(BENCH_DIR / "_kedro_run_importing_dagster.py"), *args]
+
     chain = runner.dagster(
         "job", "execute", "-m", "_dagster_chain", "-a", "defs", "-j", "chain_in_process_mem"
     )
@@ -501,6 +509,21 @@ def launch_variants(runner: Runner) -> list[Variant]:
             "launch.kedro",
             "spaceflights, `kedro run`",
             runner.whole("kedro_sf", example, runner.kedro("run"), _src(example)),
+        ),
+        Variant(
+            "launch.kedro_import_dagster",
+            "spaceflights, `kedro run` in a process that imported Dagster",
+            runner.whole("kedro_import_dagster_sf", example, importing_dagster(), _src(example)),
+        ),
+        Variant(
+            "launch.kedro_dagster_instance",
+            "spaceflights, `kedro run` in a process that imported Dagster and opened its instance",
+            runner.whole(
+                "kedro_dagster_instance_sf",
+                example,
+                importing_dagster("--instance"),
+                _src(example),
+            ),
         ),
         Variant(
             "launch.dagster",
@@ -824,6 +847,30 @@ def summary_rows(
                 wall("launch.ours"),
                 _plus(wall("launch.kedro"), wall("launch.dagster")),
                 f"kedro run + `dagster job execute` of a {LAUNCH_STEPS}-op chain",
+                "s",
+            ),
+            # The goal applied to the least a launch through Dagster costs: no job is run.
+            Row(
+                "spaceflights, `kedro run` after `import dagster` (no Dagster run)",
+                wall("launch.kedro_import_dagster"),
+                wall("launch.kedro"),
+                "kedro run",
+                "s",
+                GOAL_LAUNCH,
+            ),
+            Row(
+                "spaceflights, `kedro run` after `import dagster` and opening the instance",
+                wall("launch.kedro_dagster_instance"),
+                wall("launch.kedro"),
+                "kedro run",
+                "s",
+                GOAL_LAUNCH,
+            ),
+            Row(
+                "spaceflights, `launch` vs `kedro run` after `import dagster` and the instance",
+                wall("launch.ours"),
+                wall("launch.kedro_dagster_instance"),
+                "kedro run, Dagster imported, instance opened",
                 "s",
             ),
         ]

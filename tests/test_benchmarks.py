@@ -131,7 +131,7 @@ def test_same_shape_job_writes_what_kedro_run_writes(tmp_path: Path, dagster_hom
 def test_launch_table_compares_with_kedro_run(tmp_path: Path) -> None:
     rows, payload = bench(tmp_path, "--only", "launch")
 
-    figure, with_dagster = rows
+    figure, with_dagster, imported, instance, ours_vs_bound = rows
     ours, anchor, ratio, goal, met = rows[figure]
     assert "launch --job __default__" in figure
     assert ours.endswith(" s") and anchor.endswith("(kedro run)")
@@ -142,6 +142,16 @@ def test_launch_table_compares_with_kedro_run(tmp_path: Path) -> None:
     assert RATIO.match(ratio_too)
     first, second = payload["rows"][:2]
     assert second["anchor"] > first["anchor"] > 0 and first["ratio"] > second["ratio"] > 0
+    # The bounds: `kedro run` after `import dagster`, then after opening the instance too,
+    # each measured against `kedro run` with the goal; ours against the second.
+    for bound in (imported, instance):
+        cost, anchor_too, bound_ratio, bound_goal, _ = rows[bound]
+        assert cost.endswith(" s")
+        assert anchor_too == anchor and bound_goal == "≤ 1.3x" and RATIO.match(bound_ratio)
+    assert "import dagster" in imported and "instance" in instance
+    assert rows[ours_vs_bound][0] == ours and RATIO.match(rows[ours_vs_bound][2])
+    by_figure = {row["figure"]: row for row in payload["rows"]}
+    assert by_figure[ours_vs_bound]["anchor"] == by_figure[instance]["ours"] > 0
 
 
 #: For every node of ``__default__``: its namespace and those of the nodes it reads from.
