@@ -120,6 +120,16 @@ class DatasetIO:
         self.hooks.after_dataset_loaded(dataset_name=name, data=data, node=node)
         return data
 
+    def memory_copy(self, name: str, data: Any) -> Any:
+        """A reader's copy of MemoryDataset ``name``'s value ``data``.
+
+        Kedro's MemoryDataset hands each reader its own copy, so that a node changing its input
+        in place does not change what the next reader gets: by the ``copy_mode`` the catalog
+        declares for ``name``, else by the type of ``data``.
+        """
+        declared = self.catalog.get(name) if name in self.catalog else None
+        return internals.memory_copy(data, declared)
+
     def save(
         self,
         name: str,

@@ -17,7 +17,6 @@ from dagster import (
     OutputContext,
 )
 
-from kedro_dagster import _kedro_internals as internals
 from kedro_dagster.constants import DATASET_METADATA_KEY, KEDRO_RUN_RESOURCE
 from kedro_dagster.errors import KedroDagsterError
 from kedro_dagster.runtime.dataset_io import Streamed
@@ -202,12 +201,8 @@ class KedroMemoryIOManager(IOManager):
         def read() -> Any:
             data = self.storage.load_input(context)
             if isinstance(self.storage, InProcessMemoryStorage):
-                # Kedro's MemoryDataset gives each reader its own copy: a node mutating its
-                # input must not change what the next reader of the dataset gets (values
-                # read from pickles across processes are fresh already).
-                catalog = self.run.io.catalog
-                declared = catalog.get(name) if name in catalog else None
-                data = internals.memory_copy(data, declared)
+                # Values read from pickles across processes are fresh copies already.
+                data = self.run.io.memory_copy(name, data)
             return data
 
         with (

@@ -307,10 +307,8 @@ class AssetNodeCompute(NodeCompute):
         """
         if dataset_name not in cache:
             self._compute_memory(run, dataset_name, cache)
-        catalog = run.io.catalog
-        declared = catalog.get(dataset_name) if dataset_name in catalog else None
         value = cache[dataset_name]
-        return run.io.load(dataset_name, reader, lambda: internals.memory_copy(value, declared))
+        return run.io.load(dataset_name, reader, lambda: run.io.memory_copy(dataset_name, value))
 
     def _compute_memory(self, run: Any, dataset_name: str, cache: dict[str, Any]) -> None:
         producer = self.producers[dataset_name]
