@@ -121,7 +121,9 @@ class KedroProject:
 
         resolved_env = resolve_env(env)
         conf_source = path / settings.CONF_SOURCE
-        if not (conf_source / resolved_env).is_dir():
+        # A configuration archive (.tar.gz, .zip) is read by Kedro's loader, which reports
+        # a missing environment itself.
+        if not conf_source.is_file() and not (conf_source / resolved_env).is_dir():
             known = (
                 [p.name for p in conf_source.iterdir() if p.is_dir()]
                 if conf_source.is_dir()
@@ -155,17 +157,14 @@ class KedroProject:
         return self.project_path / settings.CONF_SOURCE
 
     def config_files(self, stem: str) -> list[Path]:
-        """The files named ``<stem>.yml``/``.yaml`` in the base and run environments."""
-        from kedro.framework.project import settings
+        """The files of the configuration group ``stem`` in the base and run environments.
 
-        base_env = settings.CONFIG_LOADER_ARGS.get("base_env") or "base"
-        found = []
-        for env in dict.fromkeys((base_env, self.env)):
-            for suffix in (".yml", ".yaml"):
-                candidate = self.conf_source / env / f"{stem}{suffix}"
-                if candidate.is_file():
-                    found.append(candidate)
-        return found
+        Found with the loader's own patterns (``dagster*``, ``dagster*/**``, ``**/dagster*``
+        by default), as Kedro reads them; in a configuration archive, they name its members.
+        """
+        from kedro_dagster.preflight.locate import config_files
+
+        return config_files(self.config_loader, stem)
 
     def read_config(self, key: str) -> dict[str, Any]:
         """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``.
@@ -217,8 +216,38 @@ class KedroProject:
 
     @cached_property
     def parameters(self) -> dict[str, Any]:
-        """The project's parameters in this environment (as configured, not validated)."""
-        return self.read_config("parameters")
+        """The project's parameters in this environment (as configured, not validated).
+
+        A project ``CONTEXT_CLASS`` overriding ``params`` decides what nodes read under
+        `kedro run`: its ``params`` are the parameters then (a context built without hooks).
+        """
+        configured = self.read_config("parameters")
+        from kedro.framework.context import KedroContext
+        from kedro.framework.project import settings
+
+        context_class = settings.CONTEXT_CLASS
+        if getattr(context_class, "params", None) is KedroContext.params:
+            return configured
+        from kedro_dagster._kedro_internals import null_hook_manager
+
+        try:
+            with quiet_kedro_config_loader():
+                context = context_class(
+                    package_name=self.package_name,
+                    project_path=self.project_path,
+                    config_loader=self.config_loader,
+                    hook_manager=null_hook_manager(),
+                    env=self.env,
+                    runtime_params=None,
+                )
+                return dict(context.params)
+        except Exception as exc:
+            name = f"{context_class.__module__}.{context_class.__qualname__}"
+            raise KedroDagsterConfigError(
+                f"The project's CONTEXT_CLASS {name} failed to give its params: "
+                f"{type(exc).__name__}: {exc}",
+                file=Path(self.metadata.source_dir) / self.package_name / "settings.py",
+            ) from None
 
     @cached_property
     def catalog_config(self) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+import tarfile
+import zipfile
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 __all__ = ["config_files", "files_defining"]
@@ -25,13 +28,19 @@ def config_files(config_loader: Any, group: str) -> list[Path]:
     ]
     base_env = getattr(config_loader, "base_env", "base")
     run_env = getattr(config_loader, "env", None) or getattr(config_loader, "default_run_env", "")
+    envs = list(dict.fromkeys(e for e in (base_env, run_env) if e))
+    if conf_source.is_file():
+        return _archive_files(conf_source, envs, patterns)
     found: dict[Path, None] = {}
-    for env in dict.fromkeys(e for e in (base_env, run_env) if e):
+    for env in envs:
         root = conf_source / env
         if not root.is_dir():
             continue
         for pattern in patterns:
-            for path in sorted(root.glob(pattern)):
+            # A trailing `**` matches folders only in pathlib before Python 3.13; in Kedro's
+            # (fsspec's) glob it matches the files below them too.
+            globs = [pattern, f"{pattern}/*"] if pattern.endswith("**") else [pattern]
+            for path in sorted(p for glob in globs for p in root.glob(glob)):
                 relative = path.relative_to(root).parts
                 if (
                     path.suffix in _SUFFIXES
@@ -42,6 +51,45 @@ def config_files(config_loader: Any, group: str) -> list[Path]:
     return list(found)
 
 
+def _archive_files(archive: Path, envs: list[str], patterns: list[str]) -> list[Path]:
+    """The members of a configuration archive (``CONF_SOURCE`` a .tar.gz or .zip) matching.
+
+    Kedro reads an archive's environments in its last top-level folder (``conf/`` for the
+    archive `kedro package` makes). The paths returned name the archive and the member, for
+    messages; they cannot be opened.
+    """
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as opened:
+                names = opened.namelist()
+        else:
+            with tarfile.open(archive) as opened:
+                names = [m.name for m in opened.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError, zipfile.BadZipFile):
+        return []
+    members = [PurePosixPath(name) for name in names if not name.endswith("/")]
+    tops = sorted({m.parts[0] for m in members if len(m.parts) > 1})
+    top = PurePosixPath(tops[-1]) if tops else PurePosixPath()
+    found: dict[Path, None] = {}
+    for env in envs:
+        for member in sorted(members):
+            if not member.is_relative_to(top / env):
+                continue
+            relative = member.relative_to(top / env)
+            matches = any(
+                fnmatch(relative.as_posix(), pattern)
+                or fnmatch(relative.as_posix(), pattern.removeprefix("**/"))
+                for pattern in patterns
+            )
+            if (
+                matches
+                and member.suffix in _SUFFIXES
+                and not any(part.startswith(".") for part in relative.parts)
+            ):
+                found[archive / member] = None
+    return list(found)
+
+
 def files_defining(config_loader: Any, group: str, key: str) -> str | None:
     """The file(s) of ``group`` where top-level ``key`` is written, or all files of the group.
 
@@ -49,6 +97,10 @@ def files_defining(config_loader: Any, group: str, key: str) -> str | None:
     """
     files = config_files(config_loader, group)
     top_level = re.compile(rf"^[\"']?{re.escape(key)}[\"']?\s*:", re.MULTILINE)
-    hits = [f for f in files if top_level.search(f.read_text(encoding="utf-8", errors="replace"))]
+    hits = [
+        f
+        for f in files
+        if f.is_file() and top_level.search(f.read_text(encoding="utf-8", errors="replace"))
+    ]
     chosen = hits or files
     return " + ".join(str(f) for f in chosen) or None
