@@ -127,10 +127,10 @@ def _write(path: Path, content: Any) -> None:
     path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
 
 
-def _settings_project(root: Path, variant: str) -> tuple[Path, str]:
-    """A project customising ``settings.py`` as ``variant`` says; returns it and its conf env.
+def _settings_project(root: Path, variant: str) -> tuple[Path, Path]:
+    """A project customising ``settings.py`` as ``variant`` says.
 
-    The returned env folder is where `kedro dagster init` must write ``dagster.yml``.
+    Returns the project and where `kedro dagster init` must write ``dagster.yml``.
     """
     package = f"settings_{variant}"
     project = make_project(
@@ -141,14 +141,18 @@ def _settings_project(root: Path, variant: str) -> tuple[Path, str]:
     _write(conf / "base/parameters.yml", {"factor": 2.0, "nested": {"a": 1, "b": 2}})
     (src / "hooks.py").write_text(HOOKS)
     settings = f"from {package}.hooks import Recorder\n\nHOOKS = (Recorder('project'),)\n"
-    base_env = "base"
+    dagster_yml = conf / "base/dagster.yml"
     if variant == "envs":
-        # Neither `base` nor `local`: the run env holds an override.
+        # Neither `base` nor `local` (the run env holds an override), in a configuration
+        # folder outside the project, given as an absolute CONF_SOURCE.
+        shared = root.parent / "shared_conf"
+        conf.rename(shared)
+        settings += f'CONF_SOURCE = "{shared.as_posix()}"\n'
         settings += 'CONFIG_LOADER_ARGS = {"base_env": "common", "default_run_env": "dev"}\n'
-        (conf / "base").rename(conf / "common")
-        shutil.rmtree(conf / "local")
-        _write(conf / "dev/parameters.yml", {"factor": 5.0})
-        base_env = "common"
+        (shared / "base").rename(shared / "common")
+        shutil.rmtree(shared / "local")
+        _write(shared / "dev/parameters.yml", {"factor": 5.0})
+        dagster_yml = shared / "common/dagster.yml"
     elif variant == "patterns":
         # Catalog and parameters split in folders, read with other patterns and merged softly.
         settings += textwrap.dedent(
@@ -193,10 +197,10 @@ def _settings_project(root: Path, variant: str) -> tuple[Path, str]:
         shutil.move(src, project / package)
         (project / "src").rmdir()
         pyproject = project / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text().replace('source_dir = "src"', 'source_dir = "."'))
+        pyproject.write_text(pyproject.read_text().replace('"src"', '"."'))
         src = project / package
     (src / "settings.py").write_text(settings)
-    return project, base_env
+    return project, dagster_yml
 
 
 def _archive(project: Path, kind: str) -> None:
@@ -221,13 +225,15 @@ VARIANTS = ["envs", "patterns", "custom", "source_dir", "tar.gz", "zip"]
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> None:
     archive = variant in {"tar.gz", "zip"}
-    project, base_env = _settings_project(tmp_path / "project", "archive" if archive else variant)
+    project, dagster_yml = _settings_project(
+        tmp_path / "project", "archive" if archive else variant
+    )
     if variant == "patterns":
         # dagster.yml in a folder: Kedro's loader reads `dagster*/**` too.
         (project / "conf/base/dagster").mkdir()
     init = run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
-    dagster_yml = project / "conf" / base_env / "dagster.yml"
-    assert f"Wrote conf/{base_env}/dagster.yml" in init.stdout
+    shown = dagster_yml.relative_to(project) if dagster_yml.is_relative_to(project) else dagster_yml
+    assert f"Wrote {shown.as_posix()}" in init.stdout
     config = yaml.safe_load(dagster_yml.read_text())
     config["jobs"]["selected"] = JOB
     if variant == "patterns":
@@ -257,7 +263,7 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     assert dagster_run.status.value == "SUCCESS"
 
     expected = persisted_outputs(kedro_side)
-    assert set(expected) == {"table.csv", "nested.json"}
+    assert set(expected) == {"raw.csv", "table.csv", "nested.json"}  # raw.csv: an input
     assert_same_outputs(expected, dagster_side)
 
     def records(log: Path) -> list[str]:
@@ -267,7 +273,5 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     assert any('"hook": "before_node_run"' in line for line in kedro_records)
     assert records(dagster_log) == kedro_records
     if variant == "custom":
-        (context,) = [
-            json.loads(line) for line in kedro_records if "after_context_created" in line
-        ]
+        (context,) = [json.loads(line) for line in kedro_records if "after_context_created" in line]
         assert context["context"] == "TeamContext" and context["attribute"] == "analytics"
