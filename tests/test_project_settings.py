@@ -186,7 +186,7 @@ def _settings_project(root: Path, variant: str) -> tuple[Path, Path]:
             DATA_CATALOG_CLASS = TeamCatalog
             SESSION_STORE_CLASS = TeamStore
             SESSION_STORE_ARGS = {{"path": "sessions"}}
-            DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+            DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry",)
             """
         )
         (src / "pipeline_registry.py").write_text(
