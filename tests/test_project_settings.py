@@ -32,7 +32,7 @@ from conftest import (
     runs_in,
     subprocess_env,
 )
-from kedro_factory import make_project
+from kedro_factory import make_project, translate
 
 HOOKS = """
 import json
@@ -275,3 +275,44 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     if variant == "custom":
         (context,) = [json.loads(line) for line in kedro_records if "after_context_created" in line]
         assert context["context"] == "TeamContext" and context["attribute"] == "analytics"
+
+
+#: settings.py lines Kedro refuses too -> what our message must say.
+REFUSED = {
+    "missing_conf_source": (
+        'CONF_SOURCE = "nowhere"\n',
+        "The configuration folder does not exist: CONF_SOURCE is 'nowhere'",
+    ),
+    "archive_without_env": (
+        'CONF_SOURCE = "conf.tar.gz"\n'
+        'CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "dev"}\n',
+        "Kedro environment 'dev' does not exist: add the folder 'conf/dev' to the archive",
+    ),
+    "context_params_raise": (
+        "from kedro.framework.context import KedroContext\n\n"
+        "class Vault(KedroContext):\n"
+        "    @property\n"
+        "    def params(self):\n"
+        "        raise RuntimeError('vault unreachable')\n\n"
+        "CONTEXT_CLASS = Vault\n",
+        "CONTEXT_CLASS settings_refused.settings.Vault failed to give its params: "
+        "RuntimeError: vault unreachable",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_settings_kedro_refuses_are_explained(tmp_path: Path, case: str) -> None:
+    settings, message = REFUSED[case]
+    project = make_project(tmp_path / "project", "settings_refused")
+    (project / "src/settings_refused/settings.py").write_text(settings)
+    if case == "archive_without_env":
+        _archive(project, "tar.gz")
+        (project / "src/settings_refused/settings.py").write_text(settings)
+    kedro = subprocess.run(
+        [KEDRO, "run"], cwd=project, env=subprocess_env(), capture_output=True, text=True
+    )
+    assert kedro.returncode != 0  # Kedro refuses too
+    result = translate(project, subprocess_env())
+    assert result.returncode == 1
+    assert message in result.stderr

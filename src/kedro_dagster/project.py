@@ -121,18 +121,31 @@ class KedroProject:
 
         resolved_env = resolve_env(env)
         conf_source = path / settings.CONF_SOURCE
-        # A configuration archive (.tar.gz, .zip) is read by Kedro's loader, which reports
-        # a missing environment itself.
-        if not conf_source.is_file() and not (conf_source / resolved_env).is_dir():
+        if not conf_source.exists():
+            raise KedroDagsterConfigError(
+                f"The configuration folder does not exist: CONF_SOURCE is "
+                f"'{settings.CONF_SOURCE}' ({conf_source}). Create it, or fix CONF_SOURCE in "
+                f"{Path(metadata.source_dir) / metadata.package_name / 'settings.py'}.",
+                file=conf_source,
+            )
+        if conf_source.is_file():  # a configuration archive (.tar.gz, .zip)
+            from kedro_dagster.preflight.locate import archive_environments
+
+            top, known = archive_environments(conf_source)
+            missing = resolved_env not in known
+            remedy = f"add the folder '{top / resolved_env}' to the archive '{conf_source}'"
+        else:
             known = (
                 [p.name for p in conf_source.iterdir() if p.is_dir()]
                 if conf_source.is_dir()
                 else []
             )
+            missing = not (conf_source / resolved_env).is_dir()
+            remedy = f"create '{conf_source / resolved_env}'"
+        if missing:
             raise KedroDagsterConfigError(
-                f"Kedro environment '{resolved_env}' does not exist: create "
-                f"'{conf_source / resolved_env}' or pick another with --env / KEDRO_ENV."
-                + did_you_mean(resolved_env, known),
+                f"Kedro environment '{resolved_env}' does not exist: {remedy} or pick another "
+                "with --env / KEDRO_ENV." + did_you_mean(resolved_env, known),
                 file=conf_source,
             )
         with quiet_kedro_config_loader():

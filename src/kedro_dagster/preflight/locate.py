@@ -9,7 +9,7 @@ from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["config_files", "files_defining"]
+__all__ = ["archive_environments", "config_files", "files_defining"]
 
 _SUFFIXES = (".yml", ".yaml", ".json")
 
@@ -51,12 +51,11 @@ def config_files(config_loader: Any, group: str) -> list[Path]:
     return list(found)
 
 
-def _archive_files(archive: Path, envs: list[str], patterns: list[str]) -> list[Path]:
-    """The members of a configuration archive (``CONF_SOURCE`` a .tar.gz or .zip) matching.
+def _archive_members(archive: Path) -> tuple[PurePosixPath, list[str], list[PurePosixPath]]:
+    """The folder holding the environments of a configuration archive, those, and its files.
 
     Kedro reads an archive's environments in its last top-level folder (``conf/`` for the
-    archive `kedro package` makes). The paths returned name the archive and the member, for
-    messages; they cannot be opened.
+    archive `kedro package` makes). An unreadable archive has none.
     """
     try:
         if zipfile.is_zipfile(archive):
@@ -64,12 +63,36 @@ def _archive_files(archive: Path, envs: list[str], patterns: list[str]) -> list[
                 names = opened.namelist()
         else:
             with tarfile.open(archive) as opened:
-                names = [m.name for m in opened.getmembers() if m.isfile()]
+                # Folders end with `/`, as in a zip: an environment may be an empty folder.
+                names = [m.name + "/" if m.isdir() else m.name for m in opened.getmembers()]
     except (OSError, tarfile.TarError, zipfile.BadZipFile):
-        return []
-    members = [PurePosixPath(name) for name in names if not name.endswith("/")]
-    tops = sorted({m.parts[0] for m in members if len(m.parts) > 1})
+        return PurePosixPath(), [], []
+    paths = [PurePosixPath(name) for name in names]
+    tops = sorted({p.parts[0] for p in paths if len(p.parts) > 1})
     top = PurePosixPath(tops[-1]) if tops else PurePosixPath()
+    envs = {
+        p.relative_to(top).parts[0]
+        for p, name in zip(paths, names, strict=True)
+        if p.is_relative_to(top)
+        and p != top
+        and (len(p.relative_to(top).parts) > 1 or name.endswith("/"))
+    }
+    files = [p for p, name in zip(paths, names, strict=True) if not name.endswith("/")]
+    return top, sorted(envs), files
+
+
+def archive_environments(archive: Path) -> tuple[PurePosixPath, list[str]]:
+    """The environments folder of a configuration archive and the environments in it."""
+    top, envs, _ = _archive_members(archive)
+    return top, envs
+
+
+def _archive_files(archive: Path, envs: list[str], patterns: list[str]) -> list[Path]:
+    """The members of a configuration archive (``CONF_SOURCE`` a .tar.gz or .zip) matching.
+
+    The paths returned name the archive and the member, for messages; they cannot be opened.
+    """
+    top, _, members = _archive_members(archive)
     found: dict[Path, None] = {}
     for env in envs:
         for member in sorted(members):
