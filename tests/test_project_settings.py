@@ -153,6 +153,12 @@ def _settings_project(root: Path, variant: str) -> tuple[Path, Path]:
         shutil.rmtree(shared / "local")
         _write(shared / "dev/parameters.yml", {"factor": 5.0})
         dagster_yml = shared / "common/dagster.yml"
+    elif variant == "resolvers_only":
+        # CONFIG_LOADER_ARGS as Kedro's documentation of resolvers shows it: without
+        # base_env or default_run_env, Kedro reads `conf/` itself; no `local` folder.
+        settings += 'CONFIG_LOADER_ARGS = {"custom_resolvers": {"twice": lambda x: 2 * x}}\n'
+        shutil.rmtree(conf / "local")
+        _write(conf / "base/parameters.yml", {"factor": "${twice:1.5}", "nested": {"a": 1}})
     elif variant == "patterns":
         # Catalog and parameters split in folders, read with other patterns and merged softly.
         settings += textwrap.dedent(
@@ -218,7 +224,7 @@ def _archive(project: Path, kind: str) -> None:
     package.write_text(package.read_text() + f'CONF_SOURCE = "conf.{kind}"\n')
 
 
-VARIANTS = ["envs", "patterns", "custom", "source_dir", "tar.gz", "zip"]
+VARIANTS = ["envs", "resolvers_only", "patterns", "custom", "source_dir", "tar.gz", "zip"]
 
 
 @pytest.mark.timeout(600)

@@ -47,7 +47,9 @@ def resolve_env(env: str | None) -> str:
     """Return the Kedro environment to use: explicit, then ``KEDRO_ENV``, then the default.
 
     Must be called after the project is bootstrapped so ``settings`` holds the project's
-    ``CONFIG_LOADER_ARGS``.
+    ``CONFIG_LOADER_ARGS``. Without ``default_run_env`` there (a ``CONFIG_LOADER_ARGS`` of
+    ``custom_resolvers`` only, as Kedro's documentation shows), Kedro's loader reads the
+    configuration folder itself as the run environment: that is ``""`` here too.
     """
     if env:
         return env
@@ -55,7 +57,7 @@ def resolve_env(env: str | None) -> str:
         return os.environ["KEDRO_ENV"]
     from kedro.framework.project import settings
 
-    return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "local")
+    return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "")
 
 
 class _RedactedCredentials(dict[str, str]):

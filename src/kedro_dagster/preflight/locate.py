@@ -28,7 +28,8 @@ def config_files(config_loader: Any, group: str) -> list[Path]:
     ]
     base_env = getattr(config_loader, "base_env", "base")
     run_env = getattr(config_loader, "env", None) or getattr(config_loader, "default_run_env", "")
-    envs = list(dict.fromkeys(e for e in (base_env, run_env) if e))
+    # An empty environment is the configuration folder itself, as Kedro's loader reads it.
+    envs = list(dict.fromkeys((base_env or "", run_env or "")))
     if conf_source.is_file():
         return _archive_files(conf_source, envs, patterns)
     found: dict[Path, None] = {}
