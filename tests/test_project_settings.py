@@ -241,7 +241,9 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     shown = dagster_yml.relative_to(project) if dagster_yml.is_relative_to(project) else dagster_yml
     assert f"Wrote {shown.as_posix()}" in init.stdout
     config = yaml.safe_load(dagster_yml.read_text())
-    config["jobs"]["selected"] = JOB
+    # Step processes (multiprocess) and warm workers (parallel) read the settings again.
+    executor = {"tar.gz": "multiprocess", "custom": "parallel"}
+    config["jobs"]["selected"] = {**JOB, "executor": executor.get(variant, "sequential")}
     if variant == "patterns":
         dagster_yml.unlink()
         dagster_yml = project / "conf/base/dagster/jobs.yml"
