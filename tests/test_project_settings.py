@@ -57,6 +57,11 @@ class Recorder:
             "context": type(context).__name__,
             "attribute": getattr(context, "team", None),
             "params": context.params,
+            # A configuration group of the project's own (`config_patterns`), as hooks read.
+            "team": (
+                context.config_loader["team"]
+                if "team" in context.config_loader.config_patterns else None
+            ),
         })
 
     @hook_impl
@@ -280,9 +285,16 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     kedro_records = records(kedro_log)
     assert any('"hook": "before_node_run"' in line for line in kedro_records)
     assert records(dagster_log) == kedro_records
+    # The comparison saw what the variant customises.
+    (context,) = [json.loads(line) for line in kedro_records if "after_context_created" in line]
     if variant == "custom":
-        (context,) = [json.loads(line) for line in kedro_records if "after_context_created" in line]
         assert context["context"] == "TeamContext" and context["attribute"] == "analytics"
+        assert context["params"]["computed"] == {"from_context": True}
+    if variant == "patterns":
+        assert context["team"] == {"owner": "analytics"}
+        assert context["params"] == {"factor": 3.0, "nested": {"a": 9, "b": 2}}  # soft merge
+    if variant == "envs":
+        assert context["params"]["factor"] == 5.0  # conf/dev over conf/common
 
 
 #: settings.py lines Kedro refuses too -> what our message must say.
