@@ -239,9 +239,6 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     project, dagster_yml = _settings_project(
         tmp_path / "project", "archive" if archive else variant
     )
-    if variant == "patterns":
-        # dagster.yml in a folder: Kedro's loader reads `dagster*/**` too.
-        (project / "conf/base/dagster").mkdir()
     init = run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())
     shown = dagster_yml.relative_to(project) if dagster_yml.is_relative_to(project) else dagster_yml
     assert f"Wrote {shown.as_posix()}" in init.stdout
@@ -249,7 +246,7 @@ def test_customised_settings_match_kedro_run(tmp_path: Path, variant: str) -> No
     # Step processes (multiprocess) and warm workers (parallel) read the settings again.
     executor = {"tar.gz": "multiprocess", "custom": "parallel"}
     config["jobs"]["selected"] = {**JOB, "executor": executor.get(variant, "sequential")}
-    if variant == "patterns":
+    if variant == "patterns":  # dagster.yml in a folder: Kedro's loader reads `dagster*/**`
         dagster_yml.unlink()
         dagster_yml = project / "conf/base/dagster/jobs.yml"
     _write(dagster_yml, config)
