@@ -70,7 +70,8 @@ def _registered_pipelines(project_path: Path) -> tuple[list[str], set[str]]:
 
 
 def _write(path: Path, content: str, force: bool, project_path: Path) -> bool:
-    shown = path.relative_to(project_path)
+    # A CONF_SOURCE elsewhere (absolute, or beside the project) is shown as it is.
+    shown = path.relative_to(project_path) if path.is_relative_to(project_path) else path
     if path.exists() and not force:
         click.echo(f"Kept existing {shown} (use --force to overwrite).")
         return False
@@ -332,7 +333,13 @@ def dagster_commands() -> None:
 
 
 @dagster_commands.command()
-@click.option("--env", "-e", default=None, help="Write conf/<ENV>/dagster.yml (default: base).")
+@click.option(
+    "--env",
+    "-e",
+    default=None,
+    help="Write conf/<ENV>/dagster.yml (default: the base environment, "
+    "CONFIG_LOADER_ARGS['base_env'] or base).",
+)
 @click.option(
     "--layout",
     type=click.Choice(["definitions", "component"]),
@@ -354,10 +361,18 @@ def init(metadata: Any, env: str | None, layout: str, force: bool) -> None:
     package_dir = Path(metadata.source_dir) / package
     definitions = package_dir / "definitions.py"
     depth = len(definitions.relative_to(project_path).parts) - 1
-    conf_env = env or "base"
     from kedro.framework.project import settings
 
-    dagster_yml = project_path / settings.CONF_SOURCE / conf_env / "dagster.yml"
+    # Where Kedro's loader reads the base environment: `base` unless settings.py says otherwise.
+    conf_env = env or settings.CONFIG_LOADER_ARGS.get("base_env") or "base"
+    conf_source = project_path / settings.CONF_SOURCE
+    if conf_source.is_file():
+        raise click.ClickException(
+            f"CONF_SOURCE is an archive ({conf_source}): `kedro dagster init` cannot write "
+            f"dagster.yml into it. Run it on the project with its configuration folder, then "
+            f"archive that folder again (conf/{conf_env}/dagster.yml included)."
+        )
+    dagster_yml = conf_source / conf_env / "dagster.yml"
     pipeline_names, empty = _registered_pipelines(project_path)
     _write(
         dagster_yml,

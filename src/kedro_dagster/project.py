@@ -47,7 +47,9 @@ def resolve_env(env: str | None) -> str:
     """Return the Kedro environment to use: explicit, then ``KEDRO_ENV``, then the default.
 
     Must be called after the project is bootstrapped so ``settings`` holds the project's
-    ``CONFIG_LOADER_ARGS``.
+    ``CONFIG_LOADER_ARGS``. Without ``default_run_env`` there (a ``CONFIG_LOADER_ARGS`` of
+    ``custom_resolvers`` only, as Kedro's documentation shows), Kedro's loader reads the
+    configuration folder itself as the run environment: that is ``""`` here too.
     """
     if env:
         return env
@@ -55,7 +57,7 @@ def resolve_env(env: str | None) -> str:
         return os.environ["KEDRO_ENV"]
     from kedro.framework.project import settings
 
-    return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "local")
+    return str(settings.CONFIG_LOADER_ARGS.get("default_run_env") or "")
 
 
 class _RedactedCredentials(dict[str, str]):
@@ -121,16 +123,31 @@ class KedroProject:
 
         resolved_env = resolve_env(env)
         conf_source = path / settings.CONF_SOURCE
-        if not (conf_source / resolved_env).is_dir():
+        if not conf_source.exists():
+            raise KedroDagsterConfigError(
+                f"The configuration folder does not exist: CONF_SOURCE is "
+                f"'{settings.CONF_SOURCE}' ({conf_source}). Create it, or fix CONF_SOURCE in "
+                f"{Path(metadata.source_dir) / metadata.package_name / 'settings.py'}.",
+                file=conf_source,
+            )
+        if conf_source.is_file():  # a configuration archive (.tar.gz, .zip)
+            from kedro_dagster.preflight.locate import archive_environments
+
+            top, known = archive_environments(conf_source)
+            missing = resolved_env not in known
+            remedy = f"add the folder '{top / resolved_env}' to the archive '{conf_source}'"
+        else:
             known = (
                 [p.name for p in conf_source.iterdir() if p.is_dir()]
                 if conf_source.is_dir()
                 else []
             )
+            missing = not (conf_source / resolved_env).is_dir()
+            remedy = f"create '{conf_source / resolved_env}'"
+        if missing:
             raise KedroDagsterConfigError(
-                f"Kedro environment '{resolved_env}' does not exist: create "
-                f"'{conf_source / resolved_env}' or pick another with --env / KEDRO_ENV."
-                + did_you_mean(resolved_env, known),
+                f"Kedro environment '{resolved_env}' does not exist: {remedy} or pick another "
+                "with --env / KEDRO_ENV." + did_you_mean(resolved_env, known),
                 file=conf_source,
             )
         with quiet_kedro_config_loader():
@@ -155,17 +172,14 @@ class KedroProject:
         return self.project_path / settings.CONF_SOURCE
 
     def config_files(self, stem: str) -> list[Path]:
-        """The files named ``<stem>.yml``/``.yaml`` in the base and run environments."""
-        from kedro.framework.project import settings
+        """The files of the configuration group ``stem`` in the base and run environments.
 
-        base_env = settings.CONFIG_LOADER_ARGS.get("base_env") or "base"
-        found = []
-        for env in dict.fromkeys((base_env, self.env)):
-            for suffix in (".yml", ".yaml"):
-                candidate = self.conf_source / env / f"{stem}{suffix}"
-                if candidate.is_file():
-                    found.append(candidate)
-        return found
+        Found with the loader's own patterns (``dagster*``, ``dagster*/**``, ``**/dagster*``
+        by default), as Kedro reads them; in a configuration archive, they name its members.
+        """
+        from kedro_dagster.preflight.locate import config_files
+
+        return config_files(self.config_loader, stem)
 
     def read_config(self, key: str) -> dict[str, Any]:
         """Read a configuration group (``catalog``, ``parameters``, ``dagster``), or ``{}``.
@@ -217,8 +231,38 @@ class KedroProject:
 
     @cached_property
     def parameters(self) -> dict[str, Any]:
-        """The project's parameters in this environment (as configured, not validated)."""
-        return self.read_config("parameters")
+        """The project's parameters in this environment (as configured, not validated).
+
+        A project ``CONTEXT_CLASS`` overriding ``params`` decides what nodes read under
+        `kedro run`: its ``params`` are the parameters then (a context built without hooks).
+        """
+        configured = self.read_config("parameters")
+        from kedro.framework.context import KedroContext
+        from kedro.framework.project import settings
+
+        context_class = settings.CONTEXT_CLASS
+        if getattr(context_class, "params", None) is KedroContext.params:
+            return configured
+        from kedro_dagster._kedro_internals import null_hook_manager
+
+        try:
+            with quiet_kedro_config_loader():
+                context = context_class(
+                    package_name=self.package_name,
+                    project_path=self.project_path,
+                    config_loader=self.config_loader,
+                    hook_manager=null_hook_manager(),
+                    env=self.env,
+                    runtime_params=None,
+                )
+                return dict(context.params)
+        except Exception as exc:
+            name = f"{context_class.__module__}.{context_class.__qualname__}"
+            raise KedroDagsterConfigError(
+                f"The project's CONTEXT_CLASS {name} failed to give its params: "
+                f"{type(exc).__name__}: {exc}",
+                file=Path(self.metadata.source_dir) / self.package_name / "settings.py",
+            ) from None
 
     @cached_property
     def catalog_config(self) -> dict[str, Any]:
