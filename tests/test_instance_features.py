@@ -1,0 +1,209 @@
+"""Kedro-dagster jobs under the Dagster instance features of a production ``dagster.yaml``.
+
+Real projects run by the real daemon (``dagster-daemon run`` on a workspace of one code
+location per project copy), their runs submitted with ``dagster job launch`` to the queued run
+coordinator, as the UI and schedules submit them:
+
+- run retries (``run_retries`` in ``dagster.yaml``, the ``dagster/retry_strategy`` tag): a node
+  failing on the first run only is retried into a successful run writing `kedro run`'s files,
+  under ``in_process``, ``multiprocess`` and ``pool``; ``on_pipeline_error`` is called once for
+  each failed run, a retry that fails again included;
+- the run queue (``max_concurrent_runs``, ``tag_concurrency_limits``) with two runs of one job
+  submitted at once: both succeed with `kedro run`'s files, each with its own MemoryDatasets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import BIN, EXECUTORS, KEDRO, persisted_outputs, run, runs_in, subprocess_env
+from kedro_factory import make_project
+from test_distributed import _background, _tails, _worker_env
+from test_failures import RECORDER, _records
+from test_schedules_daemon import _failures, _init_instance
+
+#: A node failing while its project holds no ``FAILED_ONCE`` file (it writes it), or always
+#: while the project holds ``ALWAYS_FAIL``; ``stats`` is a MemoryDataset read by no node.
+REGISTRY = """
+from pathlib import Path
+
+from kedro.pipeline import Pipeline, node
+
+from {package}.nodes import make_table, summarise
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def finish(table):
+    if (PROJECT / "ALWAYS_FAIL").exists():
+        raise ValueError("always fails")
+    if not (PROJECT / "FAILED_ONCE").exists():
+        (PROJECT / "FAILED_ONCE").write_text("")
+        raise ValueError("first attempt fails")
+    return table.assign(done=1)
+
+
+def register_pipelines():
+    return {{"__default__": Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(finish, "table", "summary", name="finish"),
+        node(summarise, "table", "stats", name="stats"),
+        node(summarise, "summary", "report", name="report"),
+    ])}}
+"""
+
+CATALOG = {
+    "raw": {"type": "pandas.CSVDataset", "filepath": "data/raw.csv"},
+    "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
+    "report": {"type": "pandas.CSVDataset", "filepath": "data/report.csv"},
+}
+
+#: One job per executor kind of the parity tests, named after it.
+DAGSTER_YML: dict[str, Any] = {
+    "executors": {k: v for config in EXECUTORS.values() for k, v in config.items()},
+    "jobs": {
+        kind: {"pipeline": {"pipeline_name": "__default__"}, "executor": next(iter(config))}
+        for kind, config in EXECUTORS.items()
+    },
+}
+
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def _project(root: Path, package: str) -> Path:
+    project = make_project(root, package, catalog=CATALOG, registry=REGISTRY, dagster=DAGSTER_YML)
+    (project / "src" / package / "hooks.py").write_text(RECORDER)
+    (project / "src" / package / "settings.py").write_text(
+        f"from {package}.hooks import Recorder\n\nHOOKS = (Recorder(),)\n"
+    )
+    run([KEDRO, "dagster", "init"], cwd=project, env=subprocess_env())  # keeps dagster.yml
+    return project
+
+
+def _kedro_outputs(root: Path) -> dict:
+    """The files `kedro run` writes (its node passing at once)."""
+    project = _project(root, "kedro_side")
+    (project / "FAILED_ONCE").write_text("")
+    run([KEDRO, "run"], cwd=project, env=subprocess_env())
+    return persisted_outputs(project)
+
+
+class Deployment:
+    """A DAGSTER_HOME with ``instance`` as its dagster.yaml and one code location per project.
+
+    Each project is its own package (``-m <package>.definitions`` in one process would import
+    one of them only), named after its code location.
+    """
+
+    def __init__(self, root: Path, instance: dict[str, Any], packages: list[str]) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.home.mkdir(parents=True)
+        (self.home / "dagster.yaml").write_text(
+            yaml.safe_dump({"telemetry": {"enabled": False}, **instance})
+        )
+        _init_instance(self.home)
+        self.projects = {name: _project(root / name, name) for name in packages}
+        self.workspace = root / "workspace.yaml"
+        locations = [
+            {
+                "python_module": {
+                    "module_name": f"{name}.definitions",
+                    "working_directory": str(project),
+                    "location_name": name,
+                }
+            }
+            for name, project in self.projects.items()
+        ]
+        self.workspace.write_text(yaml.safe_dump({"load_from": locations}))
+        self.hook_log = root / "hooks.jsonl"
+        self.env = _worker_env(root, self.home)
+        self.env["PYTHONPATH"] = os.pathsep.join(str(p / "src") for p in self.projects.values())
+        self.env["HOOK_LOG"] = str(self.hook_log)
+
+    def daemon(self) -> Any:
+        command = [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)]
+        return _background({"daemon": command}, self.root, self.env, self.root / "logs")
+
+    def submit(self, location: str, job: str, tags: dict[str, str] | None = None) -> None:
+        """Submit a run to the queue, as the UI does (``dagster job launch``)."""
+        command = [str(BIN / "dagster"), "job", "launch", "-w", str(self.workspace)]
+        command += ["-l", location, "-j", job, "--tags", json.dumps(tags or {})]
+        run(command, self.root, self.env)
+
+    def wait(self, finished: int, logs: dict[str, Path], seconds: float = 240) -> list:
+        """The instance's runs once ``finished`` of them ended and none is left in progress."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            runs = runs_in(self.home)
+            ended = [r for r in runs if r.status.value in FINISHED]
+            if len(ended) >= finished and len(ended) == len(runs):
+                return runs
+        states = [(r.run_id, r.job_name, r.status.value) for r in runs_in(self.home)]
+        raise AssertionError(f"runs still unfinished after {seconds} s: {states}\n{_tails(logs)}")
+
+    def explain(self, runs: list) -> str:
+        return "\n".join(
+            f"{r.run_id} {r.job_name} {r.status.value}: " + "\n".join(_failures(self.home, r.run_id))
+            for r in runs
+        )
+
+
+def _location(dagster_run: Any) -> str:
+    return dagster_run.remote_job_origin.repository_origin.code_location_origin.location_name
+
+
+# location -> (job, run tags); `always` fails in its retry too.
+RETRIED = {
+    "in_process_retried": ("in_process", {}),
+    "multiprocess_all_steps": ("multiprocess", {"dagster/retry_strategy": "ALL_STEPS"}),
+    "pool_from_failure": ("pool", {"dagster/retry_strategy": "FROM_FAILURE"}),
+    "always": ("in_process", {}),
+}
+
+
+@pytest.mark.timeout(600)
+def test_run_retries_succeed_with_kedro_run_files_and_hooks(tmp_path: Path) -> None:
+    expected = _kedro_outputs(tmp_path / "kedro")
+    deployment = Deployment(
+        tmp_path / "deployment", {"run_retries": {"enabled": True, "max_retries": 1}}, list(RETRIED)
+    )
+    (deployment.projects["always"] / "ALWAYS_FAIL").write_text("")
+    with deployment.daemon() as logs:
+        for location, (job, tags) in RETRIED.items():
+            deployment.submit(location, job, tags)
+        runs = deployment.wait(2 * len(RETRIED), logs)
+
+    by_location: dict[str, list] = {}
+    for dagster_run in reversed(runs):  # oldest first
+        by_location.setdefault(_location(dagster_run), []).append(dagster_run)
+    error_calls = _records(deployment.hook_log, "on_pipeline_error")
+    errors = {r["run_id"]: r for r in error_calls}
+    completed = {r["run_id"] for r in _records(deployment.hook_log, "after_pipeline_run")}
+    for location, (job, tags) in RETRIED.items():
+        first, retry = by_location[location]
+        assert first.status.value == "FAILURE", deployment.explain([first])
+        assert retry.parent_run_id == first.run_id and retry.job_name == job
+        if tags:
+            assert retry.tags["dagster/retry_strategy"] == tags["dagster/retry_strategy"]
+        # on_pipeline_error once for the failed run, with the node's exception.
+        assert errors[first.run_id]["error_class"] == "ValueError"
+        if location == "always":
+            # The retry failed too: the hook is called for it as well, not taken as done.
+            assert retry.status.value == "FAILURE"
+            assert errors[retry.run_id]["message"] == "always fails", errors
+            continue
+        assert retry.status.value == "SUCCESS", deployment.explain([retry]) + _tails(logs)
+        assert retry.run_id in completed and retry.run_id not in errors
+        assert persisted_outputs(deployment.projects[location]) == expected, location
+    # One call per failed run, no more.
+    assert len(error_calls) == len(errors) == len(RETRIED) + 1, error_calls
