@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -152,10 +151,12 @@ class Deployment:
         raise AssertionError(f"runs still unfinished after {seconds} s: {states}\n{_tails(logs)}")
 
     def explain(self, runs: list) -> str:
-        return "\n".join(
-            f"{r.run_id} {r.job_name} {r.status.value}: " + "\n".join(_failures(self.home, r.run_id))
-            for r in runs
-        )
+        """Each run's status and failure events, for assertion messages."""
+        parts = []
+        for r in runs:
+            parts.append(f"{r.run_id} {r.job_name} {r.status.value}:")
+            parts.extend(_failures(self.home, r.run_id))
+        return "\n".join(parts)
 
 
 def _location(dagster_run: Any) -> str:

@@ -8,8 +8,9 @@ steps is the run's first ``STEP_FAILURE`` (exactly once, even when parallel step
 together; a step that is retried has no ``STEP_FAILURE``), and records that in the run's tags
 (the tag's value is the run's id: a re-execution or an automatic retry inherits its parent's
 tags, and still gets its own call), so the run-failure sensor only handles runs that died
-without running this code (a killed process). The in-process MemoryDataset storage is written to run-scoped files at its teardown
-when the run has a failed step, so a re-execution from failure finds them.
+without running this code (a killed process). The in-process MemoryDataset storage is written
+to run-scoped files at its teardown when the run has a failed step, so a re-execution from
+failure finds them.
 
 A successful step pays nothing for this: no Dagster hook (which stores a ``HOOK_SKIPPED``
 event per step), no query.
