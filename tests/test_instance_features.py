@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from dagster import DagsterInstance
 
 from conftest import BIN, EXECUTORS, KEDRO, persisted_outputs, run, runs_in, subprocess_env
 from kedro_factory import make_project
@@ -77,8 +78,8 @@ DAGSTER_YML: dict[str, Any] = {
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 
 
-def _project(root: Path, package: str) -> Path:
-    project = make_project(root, package, catalog=CATALOG, registry=REGISTRY, dagster=DAGSTER_YML)
+def _project(root: Path, package: str, catalog: dict[str, Any] = CATALOG) -> Path:
+    project = make_project(root, package, catalog=catalog, registry=REGISTRY, dagster=DAGSTER_YML)
     (project / "src" / package / "hooks.py").write_text(RECORDER)
     (project / "src" / package / "settings.py").write_text(
         f"from {package}.hooks import Recorder\n\nHOOKS = (Recorder(),)\n"
@@ -102,7 +103,13 @@ class Deployment:
     one of them only), named after its code location.
     """
 
-    def __init__(self, root: Path, instance: dict[str, Any], packages: list[str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        instance: dict[str, Any],
+        packages: list[str],
+        catalog: dict[str, Any] = CATALOG,
+    ) -> None:
         self.root = root
         self.home = root / "home"
         self.home.mkdir(parents=True)
@@ -110,7 +117,7 @@ class Deployment:
             yaml.safe_dump({"telemetry": {"enabled": False}, **instance})
         )
         _init_instance(self.home)
-        self.projects = {name: _project(root / name, name) for name in packages}
+        self.projects = {name: _project(root / name, name, catalog) for name in packages}
         self.workspace = root / "workspace.yaml"
         locations = [
             {
@@ -132,10 +139,13 @@ class Deployment:
         command = [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)]
         return _background({"daemon": command}, self.root, self.env, self.root / "logs")
 
-    def submit(self, location: str, job: str, tags: dict[str, str] | None = None) -> None:
+    def submit(
+        self, location: str, job: str, tags: dict[str, str] | None = None, config: str = "{}"
+    ) -> None:
         """Submit a run to the queue, as the UI does (``dagster job launch``)."""
         command = [str(BIN / "dagster"), "job", "launch", "-w", str(self.workspace)]
         command += ["-l", location, "-j", job, "--tags", json.dumps(tags or {})]
+        command += ["--config-json", config]
         run(command, self.root, self.env)
 
     def wait(self, finished: int, logs: dict[str, Path], seconds: float = 240) -> list:
@@ -208,3 +218,55 @@ def test_run_retries_succeed_with_kedro_run_files_and_hooks(tmp_path: Path) -> N
         assert persisted_outputs(deployment.projects[location]) == expected, location
     # One call per failed run, no more.
     assert len(error_calls) == len(errors) == len(RETRIED) + 1, error_calls
+
+
+#: `summary` versioned: each run saves its own version of it. (Not `report`: it reads the
+#: latest version of `summary`, which may be another run's, as with two `kedro run`s at once.)
+VERSIONED_CATALOG = {k: {**v, "versioned": k == "summary"} for k, v in CATALOG.items()}
+
+
+def _params(factor: float) -> str:
+    """Run config editing the parameter `factor`, as `kedro run --params factor=...`."""
+    return json.dumps({"resources": {"kedro_run": {"config": {"params": {"factor": factor}}}}})
+
+
+def _versions(project: Path) -> list[bytes]:
+    """Each save version of `summary` written in ``project`` (from the MemoryDataset `table`)."""
+    return sorted(p.read_bytes() for p in (project / "data" / "summary.csv").glob("*/summary.csv"))
+
+
+@pytest.mark.timeout(600)
+def test_queued_runs_of_one_job_at_once_keep_their_own_memory_datasets(tmp_path: Path) -> None:
+    # What `kedro run --params factor=2` and `factor=3` write.
+    kedro_side = _project(tmp_path / "kedro", "kedro_side", VERSIONED_CATALOG)
+    (kedro_side / "FAILED_ONCE").write_text("")
+    for factor in (2.0, 3.0):
+        run([KEDRO, "run", "--params", f"factor={factor}"], cwd=kedro_side, env=subprocess_env())
+    expected = _versions(kedro_side)
+    assert len(set(expected)) == 2
+
+    # Three runs at most, one of the in-process job at a time; each job submitted twice at once,
+    # with different parameters: a MemoryDataset of one run read by the other would show.
+    instance = {
+        "run_queue": {
+            "max_concurrent_runs": 3,
+            "tag_concurrency_limits": [{"key": "kedro/job", "value": "in_process", "limit": 1}],
+        }
+    }
+    deployment = Deployment(tmp_path / "deployment", instance, ["queued"], VERSIONED_CATALOG)
+    project = deployment.projects["queued"]
+    (project / "FAILED_ONCE").write_text("")
+    with deployment.daemon() as logs:
+        for job in EXECUTORS:
+            for factor in (2.0, 3.0):
+                deployment.submit("queued", job, config=_params(factor))
+        runs = deployment.wait(2 * len(EXECUTORS), logs)
+    assert {r.status.value for r in runs} == {"SUCCESS"}, deployment.explain(runs)
+    assert _versions(project) == sorted(expected * len(EXECUTORS))
+    # The limit held: the in-process runs did not overlap.
+    with DagsterInstance.from_config(str(deployment.home)) as dagster:
+        records = [dagster.get_run_record_by_id(r.run_id) for r in runs]
+    spans = sorted(
+        (r.start_time, r.end_time) for r in records if r.dagster_run.job_name == "in_process"
+    )
+    assert spans[0][1] <= spans[1][0], spans
