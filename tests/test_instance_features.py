@@ -270,3 +270,24 @@ def test_queued_runs_of_one_job_at_once_keep_their_own_memory_datasets(tmp_path:
         (r.start_time, r.end_time) for r in records if r.dagster_run.job_name == "in_process"
     )
     assert spans[0][1] <= spans[1][0], spans
+
+
+@pytest.mark.timeout(600)
+def test_queued_runs_start_by_dagster_priority_with_their_tags(tmp_path: Path) -> None:
+    deployment = Deployment(
+        tmp_path / "deployment", {"run_queue": {"max_concurrent_runs": 1}}, ["prio"]
+    )
+    (deployment.projects["prio"] / "FAILED_ONCE").write_text("")
+    # Queued before the daemon runs: it dequeues them by priority, then by submission.
+    submitted = {"normal": {}, "low": {"dagster/priority": "-1"}, "high": {"dagster/priority": "5"}}
+    for name, tags in submitted.items():
+        deployment.submit("prio", "in_process", {"team": name, **tags})
+    with deployment.daemon() as logs:
+        runs = deployment.wait(len(submitted), logs)
+    assert {r.status.value for r in runs} == {"SUCCESS"}, deployment.explain(runs)
+    with DagsterInstance.from_config(str(deployment.home)) as dagster:
+        records = [dagster.get_run_record_by_id(r.run_id) for r in runs]
+    started = [r.dagster_run.tags["team"] for r in sorted(records, key=lambda r: r.start_time)]
+    assert started == ["high", "normal", "low"]
+    for record in records:  # the run's own tags next to the job's
+        assert record.dagster_run.tags["kedro/job"] == "in_process"
