@@ -173,12 +173,12 @@ def _location(dagster_run: Any) -> str:
     return dagster_run.remote_job_origin.repository_origin.code_location_origin.location_name
 
 
-# location -> (job, run tags); `always` fails in its retry too.
+# location -> (job, run tags); `always` fails in each of its two retries too.
 RETRIED = {
     "in_process_retried": ("in_process", {}),
     "multiprocess_all_steps": ("multiprocess", {"dagster/retry_strategy": "ALL_STEPS"}),
     "pool_from_failure": ("pool", {"dagster/retry_strategy": "FROM_FAILURE"}),
-    "always": ("in_process", {}),
+    "always": ("in_process", {"dagster/max_retries": "2"}),
 }
 
 
@@ -192,7 +192,7 @@ def test_run_retries_succeed_with_kedro_run_files_and_hooks(tmp_path: Path) -> N
     with deployment.daemon() as logs:
         for location, (job, tags) in RETRIED.items():
             deployment.submit(location, job, tags)
-        runs = deployment.wait(2 * len(RETRIED), logs)
+        runs = deployment.wait(2 * len(RETRIED) + 1, logs)
 
     by_location: dict[str, list] = {}
     for dagster_run in reversed(runs):  # oldest first
@@ -201,23 +201,28 @@ def test_run_retries_succeed_with_kedro_run_files_and_hooks(tmp_path: Path) -> N
     errors = {r["run_id"]: r for r in error_calls}
     completed = {r["run_id"] for r in _records(deployment.hook_log, "after_pipeline_run")}
     for location, (job, tags) in RETRIED.items():
-        first, retry = by_location[location]
+        first, *retries = by_location[location]
         assert first.status.value == "FAILURE", deployment.explain([first])
-        assert retry.parent_run_id == first.run_id and retry.job_name == job
-        if tags:
-            assert retry.tags["dagster/retry_strategy"] == tags["dagster/retry_strategy"]
+        parents = [first, *retries][:-1]
+        assert [r.parent_run_id for r in retries] == [r.run_id for r in parents]
+        assert {r.job_name for r in retries} == {job}
+        for key, value in tags.items():
+            assert {r.tags[key] for r in retries} == {value}
         # on_pipeline_error once for the failed run, with the node's exception.
         assert errors[first.run_id]["error_class"] == "ValueError"
         if location == "always":
-            # The retry failed too: the hook is called for it as well, not taken as done.
-            assert retry.status.value == "FAILURE"
-            assert errors[retry.run_id]["message"] == "always fails", errors
+            # Each retry failed too, with the node's error (the MemoryDataset `table` of the
+            # first run found by both), and the hook is called for each, not taken as done.
+            assert [r.status.value for r in retries] == ["FAILURE"] * 2, deployment.explain(retries)
+            for retry in retries:
+                assert errors[retry.run_id]["message"] == "always fails", errors
             continue
+        (retry,) = retries
         assert retry.status.value == "SUCCESS", deployment.explain([retry]) + _tails(logs)
         assert retry.run_id in completed and retry.run_id not in errors
         assert persisted_outputs(deployment.projects[location]) == expected, location
     # One call per failed run, no more.
-    assert len(error_calls) == len(errors) == len(RETRIED) + 1, error_calls
+    assert len(error_calls) == len(errors) == len(RETRIED) + 2, error_calls
 
 
 #: `summary` versioned: each run saves its own version of it. (Not `report`: it reads the
