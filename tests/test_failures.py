@@ -173,7 +173,7 @@ def test_on_pipeline_error_once_for_a_launched_run_with_or_without_daemon(tmp_pa
     # With a daemon: its sensor sees the run already handled.
     _evaluate_sensor(project, home, log)
     assert len(_records(log, "on_pipeline_error")) == 1
-    assert runs_in(home)[0].tags["kedro/on_pipeline_error"] == "called"
+    assert runs_in(home)[0].tags["kedro/on_pipeline_error"] == dagster_run.run_id
 
 
 def test_on_pipeline_error_once_when_parallel_steps_fail(tmp_path: Path) -> None:
@@ -293,7 +293,7 @@ def test_on_pipeline_error_once_for_ui_and_scheduled_runs_under_the_daemon(
     for failed in runs:
         assert calls[failed.run_id] == 1, (failed.run_id, failed.tags, calls)
         # Called by the run itself (its failed step), not left to the daemon's sensor.
-        assert tags[failed.run_id].get("kedro/on_pipeline_error") == "called"
+        assert tags[failed.run_id].get("kedro/on_pipeline_error") == failed.run_id
 
 
 # ------------------------------------------------------------- re-execution from failure

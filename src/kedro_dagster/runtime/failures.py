@@ -5,10 +5,12 @@ run's :class:`~kedro_dagster.runtime.context.KedroRunContext` (:func:`failure_re
 the ``kedro_run`` resource is torn down (after the step, or after every step of an in-process
 run), :func:`call_pipeline_error` calls Kedro's ``on_pipeline_error`` if one of this process's
 steps is the run's first ``STEP_FAILURE`` (exactly once, even when parallel steps fail
-together; a step that is retried has no ``STEP_FAILURE``), and records that in the run's tags,
-so the run-failure sensor only handles runs that died without running this code (a killed
-process). The in-process MemoryDataset storage is written to run-scoped files at its teardown
-when the run has a failed step, so a re-execution from failure finds them.
+together; a step that is retried has no ``STEP_FAILURE``), and records that in the run's tags
+(the tag's value is the run's id: a re-execution or an automatic retry inherits its parent's
+tags, and still gets its own call), so the run-failure sensor only handles runs that died
+without running this code (a killed process). The in-process MemoryDataset storage is written
+to run-scoped files at its teardown when the run has a failed step, so a re-execution from
+failure finds them.
 
 A successful step pays nothing for this: no Dagster hook (which stores a ``HOOK_SKIPPED``
 event per step), no query.
@@ -37,7 +39,6 @@ from kedro_dagster._dagster_internals import output_consumers
 from kedro_dagster.constants import DATASET_METADATA_KEY, NODE_TAG
 
 __all__ = [
-    "PIPELINE_ERROR_CALLED",
     "PIPELINE_ERROR_TAG",
     "InProcessMemoryStorage",
     "call_pipeline_error",
@@ -49,15 +50,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Run tag recording that ``on_pipeline_error`` was called for the run.
+#: Run tag naming the run ``on_pipeline_error`` was called for (its value is that run's id).
+#: Not a bare marker: Dagster copies a run's tags to its re-executions and automatic retries,
+#: and a retry that fails again must get its own call.
 PIPELINE_ERROR_TAG = "kedro/on_pipeline_error"
-PIPELINE_ERROR_CALLED = "called"
 
 
 def pipeline_error_handled(instance: Any, run_id: str) -> bool:
     """Whether ``on_pipeline_error`` was already called for the run (see the run's tags)."""
     run = instance.get_run_by_id(run_id)
-    return run is not None and PIPELINE_ERROR_TAG in run.tags
+    return run is not None and run.tags.get(PIPELINE_ERROR_TAG) == run_id
 
 
 def step_error(exc: BaseException | None) -> BaseException:
@@ -131,7 +133,7 @@ def call_pipeline_error(run: Any, pipeline: Pipeline, log: Any = None) -> None:
         return
     # Recorded before the call: a hook that never returns must not be called again by the
     # sensor.
-    instance.add_run_tags(run.run_id, {PIPELINE_ERROR_TAG: PIPELINE_ERROR_CALLED})
+    instance.add_run_tags(run.run_id, {PIPELINE_ERROR_TAG: run.run_id})
     run.join_tracking()
     error = step_error(failed[first])
     message = (
