@@ -21,6 +21,7 @@ from compat import RESOLVE_SOURCE
 from conftest import (
     FAILURE_SENSOR_SCRIPT,
     IN_CI,
+    REEXECUTION_SCRIPT,
     REPO,
     run,
     runs_in,
@@ -42,8 +43,12 @@ needs_mlflow = pytest.mark.skipif(
 pytestmark = pytest.mark.timeout(600)
 
 REGISTRY = """
+from pathlib import Path
+
 from kedro.pipeline import Pipeline, node
 from {package}.nodes import make_table, summarise
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def score(table):
@@ -55,6 +60,18 @@ def score(table):
 
 def explode(table):
     raise ValueError("boom")
+
+
+def flaky(table):
+    import mlflow
+
+    # Fails while the project holds no FAILED_ONCE file (it writes it): a retry passes.
+    if not (PROJECT / "FAILED_ONCE").exists():
+        (PROJECT / "FAILED_ONCE").write_text("")
+        mlflow.log_metric("failed_attempt", 1.0)
+        raise ValueError("first attempt fails")
+    mlflow.log_metric("good_attempt", 1.0)
+    return table
 
 
 def count_raw(raw):
@@ -78,6 +95,10 @@ def register_pipelines():
         node(make_table, ["raw", "params:factor"], "table", name="make_table"),
         node(explode, "table", "boom_out", name="explode"),
     ])
+    flaky_pipeline = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(flaky, "table", "flaky_out", name="flaky"),
+    ])
     # Independent of `tracked`: its asset runs at the same time as `table` in an asset run.
     side = Pipeline([node(count_raw, "raw", "raw_stats", name="count_raw")])
     return {{
@@ -85,6 +106,7 @@ def register_pipelines():
         "untracked": untracked,
         "failing": failing,
         "side": side,
+        "flaky": flaky_pipeline,
     }}
 """
 
@@ -94,6 +116,7 @@ CATALOG = {
     "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
     "raw_stats": {"type": "pandas.CSVDataset", "filepath": "data/raw_stats.csv"},
     "boom_out": {"type": "pandas.CSVDataset", "filepath": "data/boom_out.csv"},
+    "flaky_out": {"type": "pandas.CSVDataset", "filepath": "data/flaky_out.csv"},
 }
 
 UI_PORT = "5055"
@@ -155,6 +178,8 @@ def _project(root: Path, package: str) -> tuple[Path, str]:
                 },
                 "failing_mp": {"pipeline": {"pipeline_name": "failing"}, "executor": "parallel"},
                 "side": {"pipeline": {"pipeline_name": "side"}},
+                "flaky_inproc": {"pipeline": {"pipeline_name": "flaky"}},
+                "flaky_mp": {"pipeline": {"pipeline_name": "flaky"}, "executor": "parallel"},
             },
         },
     )
@@ -428,3 +453,49 @@ def test_the_runtime_module_imports_no_mlflow() -> None:
     python = MLFLOW_PYTHON if (MLFLOW_BIN / "python").exists() else sys.executable
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _reexecute_from_failure(project: Path, home: Path, job: str, package: str) -> None:
+    """Re-execute the failed run of ``job`` from failure (Dagster's API: no parent tags)."""
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    out = run(
+        [MLFLOW_PYTHON, "-c", REEXECUTION_SCRIPT, failed.run_id, job, package],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src")),
+    )
+    assert out.stdout.strip().endswith("True"), out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def _assert_continued(home: Path, tracking_uri: str, root: Path, metrics: dict) -> None:
+    """The re-execution continued its parent's MLflow run, now FINISHED, and links to it."""
+    second, first = runs_in(home)
+    assert second.parent_run_id == first.run_id and second.status.value == "SUCCESS"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, root)  # no run of its own, none on the fly
+    run_id = mlflow_run["run_id"]
+    assert mlflow_run["status"] == "FINISHED"
+    assert mlflow_run["metrics"] == metrics  # both attempts
+    assert mlflow_run["params"] == {"factor": "3"}
+    assert first.tags["mlflow/run_id"] == second.tags["mlflow/run_id"] == run_id
+    url = second.tags["mlflow/run_url"]
+    messages, materializations = _run_logs(home, second.run_id)
+    assert [m for m in messages if run_id in m and url in m], messages
+    assert materializations and {m["mlflow/run_id"] for m in materializations} == {run_id}
+
+
+@needs_mlflow
+@pytest.mark.parametrize("job", ["flaky_inproc", "flaky_mp"])
+def test_reexecution_from_failure_continues_the_parent_mlflow_run(tmp_path: Path, job: str) -> None:
+    """Re-executing a failed job run from failure (no start op re-run) tracks into its run.
+
+    Before: the re-executed node logged into a run MLflow started on the fly (experiment
+    `Default`, no tag on the Dagster run), left `RUNNING` under multiprocess.
+    """
+    package = f"mlflow_{job}"
+    project, tracking_uri = _project(tmp_path, package)
+    home = tmp_path / "home"
+    assert _launch(project, home, job, check=False).returncode != 0
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert mlflow_run["status"] == "FAILED"  # on_pipeline_error, in the failed step's process
+    _reexecute_from_failure(project, home, job, package)
+    _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})

@@ -42,6 +42,7 @@ __all__ = [
     "MlflowRunInfo",
     "active_run_info",
     "end_step_run",
+    "inherit_parent_run",
     "join_or_start_run",
     "join_run",
     "kedro_mlflow_hooks",
@@ -251,8 +252,13 @@ class MlflowIntegration:
         self._joined = True
         if run.starts_tracking:
             join_or_start_run(run)
-        elif any(key.startswith("mlflow/") for key in run.tags):
+        elif _tracking_tags(run.tags):
             join_run(run, run.tags)
+        elif kedro_mlflow_hooks(run.hook_manager):
+            # No start op ran in this run (a re-execution from failure): continue the parent's.
+            tags = inherit_parent_run(run)
+            if tags:
+                join_run(run, tags)
 
     def wants_run_tags(self, run: Any) -> bool:
         """Until this process joined the MLflow run (its id is a run tag), with kedro-mlflow."""
@@ -416,11 +422,72 @@ def join_or_start_run(run: Any) -> bool:
         return False
     with _run_lock(run):
         tags = _stored_tags(run)
+        if not _tracking_tags(tags):
+            tags.update(_inherit_parent_tags(run))
         if tags.get(RUN_ID_TAG) or tags.get(TRACKING_TAG) == TRACKING_DISABLED:
             run.tags.update(tags)
             return join_run(run, tags)
         _start_run(run)
     return True
+
+
+def _tracking_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The ``mlflow/*`` tags of ``tags`` (the MLflow run, or tracking disabled)."""
+    return {key: value for key, value in tags.items() if key.startswith("mlflow/")}
+
+
+def _inherit_parent_tags(run: Any) -> dict[str, str]:
+    """Record the parent Dagster run's MLflow run on this re-execution; caller holds the lock.
+
+    Re-executions started with ``execute_job`` or from the UI without the parent's tags get
+    none of its ``mlflow/*`` tags, and a re-execution from failure has no start op: without
+    them, its nodes would log into a run MLflow creates on the fly, left unlinked (and
+    ``RUNNING`` under multiprocess). The re-execution continues its parent's MLflow run instead.
+    """
+    instance = run.instance
+    record = instance.get_run_record_by_id(run.run_id) if instance is not None else None
+    parent_id = record.dagster_run.parent_run_id if record is not None else None
+    parent = instance.get_run_by_id(parent_id) if parent_id else None
+    tags = _tracking_tags(parent.tags) if parent is not None else {}
+    if not tags:
+        return {}
+    instance.add_run_tags(run.run_id, tags)
+    run.tags.update(tags)
+    log = run.log if getattr(run, "log", None) is not None else logger
+    if tags.get(RUN_ID_TAG):
+        where = tags.get(RUN_URL_TAG) or tags.get(TRACKING_URI_TAG)
+        log.info(
+            f"MLflow run {tags[RUN_ID_TAG]} of parent run {parent_id} continued (experiment "
+            f"{tags.get(EXPERIMENT_ID_TAG)}, tracking URI {tags.get(TRACKING_URI_TAG)}): {where}"
+        )
+    return tags
+
+
+def inherit_parent_run(run: Any) -> dict[str, str]:
+    """The MLflow tags of a run without any: its own by now, or its parent's, recorded on it.
+
+    A re-execution from failure of a job does not re-run the start op that records the MLflow
+    run; it continues its parent's MLflow run (see ``_inherit_parent_tags``). Processes of the
+    run agree under the run's lock.
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process (with the Dagster instance).
+
+    Returns
+    -------
+    dict of str to str
+        The run's ``mlflow/*`` tags; empty when neither it nor its parent has any.
+    """
+    if run.instance is None:
+        return {}
+    with _run_lock(run):
+        tags = _tracking_tags(_stored_tags(run))
+        if tags:  # another process of this run got here first
+            run.tags.update(tags)
+            return tags
+        return _inherit_parent_tags(run)
 
 
 def resume_run(run: Any) -> None:
