@@ -499,3 +499,19 @@ def test_reexecution_from_failure_continues_the_parent_mlflow_run(tmp_path: Path
     assert mlflow_run["status"] == "FAILED"  # on_pipeline_error, in the failed step's process
     _reexecute_from_failure(project, home, job, package)
     _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})
+
+
+@needs_mlflow
+@pytest.mark.parametrize("executor", ["multiprocess", "in_process"])
+def test_asset_reexecution_from_failure_continues_the_parent_mlflow_run(
+    tmp_path: Path, executor: str
+) -> None:
+    package = f"mlflow_assets_reexec_{executor}"
+    project, tracking_uri = _project(tmp_path, package)
+    home = tmp_path / "home"
+    args = ["--config-json", IN_PROCESS] if executor == "in_process" else []
+    assert _launch_assets(project, home, "table,flaky_out", *args).returncode != 0
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert mlflow_run["status"] == "FAILED"
+    _reexecute_from_failure(project, home, "__ASSET_JOB", package)
+    _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})
