@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -467,9 +468,14 @@ def _reexecute_from_failure(project: Path, home: Path, job: str, package: str) -
     assert out.stdout.strip().endswith("True"), out.stdout[-2000:] + out.stderr[-2000:]
 
 
-def _assert_continued(home: Path, tracking_uri: str, root: Path, metrics: dict) -> None:
+def _assert_continued(
+    home: Path, tracking_uri: str, root: Path, metrics: dict, location: str | None = None
+) -> None:
     """The re-execution continued its parent's MLflow run, now FINISHED, and links to it."""
-    second, first = runs_in(home)
+    runs = runs_in(home)
+    if location is not None:  # the runs of one code location
+        runs = [r for r in runs if r.tags.get("dagster/code_location") == f"{location}.definitions"]
+    second, first = runs
     assert second.parent_run_id == first.run_id and second.status.value == "SUCCESS"
     (mlflow_run,) = _mlflow_runs(tracking_uri, root)  # no run of its own, none on the fly
     run_id = mlflow_run["run_id"]
@@ -479,7 +485,7 @@ def _assert_continued(home: Path, tracking_uri: str, root: Path, metrics: dict) 
     assert first.tags["mlflow/run_id"] == second.tags["mlflow/run_id"] == run_id
     url = second.tags["mlflow/run_url"]
     messages, materializations = _run_logs(home, second.run_id)
-    assert [m for m in messages if run_id in m and url in m], messages
+    assert len([m for m in messages if run_id in m and url in m]) == 1, messages
     assert materializations and {m["mlflow/run_id"] for m in materializations} == {run_id}
 
 
@@ -515,3 +521,69 @@ def test_asset_reexecution_from_failure_continues_the_parent_mlflow_run(
     assert mlflow_run["status"] == "FAILED"
     _reexecute_from_failure(project, home, "__ASSET_JOB", package)
     _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})
+
+
+# package -> (job, run tags) of runs retried by the daemon (`run_retries`), which copies the
+# failed run's tags (its `mlflow/*` ones included) to the retry.
+RETRIED = {
+    "mlflow_retry_inproc": ("flaky_inproc", {}),
+    "mlflow_retry_mp": ("flaky_mp", {"dagster/retry_strategy": "FROM_FAILURE"}),
+    "mlflow_retry_all": ("flaky_mp", {"dagster/retry_strategy": "ALL_STEPS"}),
+}
+
+
+@needs_mlflow
+def test_run_retried_by_the_daemon_continues_the_parent_mlflow_run(tmp_path: Path) -> None:
+    """A retry from failure continues the MLflow run (FINISHED), and its logs link to it.
+
+    Before: the retry's tags (copied by Dagster) pointed at the MLflow run, but no line of its
+    logs did.
+    """
+    from test_distributed import _background
+    from test_instance_features import FINISHED
+    from test_schedules_daemon import _init_instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    instance = {"telemetry": {"enabled": False}, "run_retries": {"enabled": True, "max_retries": 1}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    _init_instance(home)
+    projects = {name: _project(tmp_path / name, name)[0] for name in RETRIED}
+    workspace = tmp_path / "workspace.yaml"
+    locations = [
+        {"python_module": {"module_name": f"{name}.definitions", "working_directory": str(p)}}
+        for name, p in projects.items()
+    ]
+    workspace.write_text(yaml.safe_dump({"load_from": locations}))
+    env = subprocess_env(home)
+    env["PYTHONPATH"] = os.pathsep.join(str(p / "src") for p in projects.values())
+    env["PATH"] = os.pathsep.join((str(MLFLOW_BIN), env["PATH"]))
+    daemon = [str(MLFLOW_BIN / "dagster-daemon"), "run", "-w", str(workspace)]
+    with _background({"daemon": daemon}, tmp_path, env, tmp_path / "logs"):
+        for name, (job, tags) in RETRIED.items():
+            launch = [str(MLFLOW_BIN / "dagster"), "job", "launch", "-w", str(workspace)]
+            launch += ["-l", f"{name}.definitions", "-j", job, "--tags", json.dumps(tags)]
+            run(launch, tmp_path, env)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            runs = runs_in(home)
+            if len(runs) == 2 * len(RETRIED) and all(r.status.value in FINISHED for r in runs):
+                break
+        else:
+            raise AssertionError([(r.job_name, r.status.value) for r in runs_in(home)])
+    for name, (_, tags) in RETRIED.items():
+        root = tmp_path / name
+        uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+        retry, first = [r for r in runs_in(home) if r.tags["mlflow/tracking_uri"] == uri]
+        assert retry.parent_run_id == first.run_id and retry.status.value == "SUCCESS", name
+        if tags.get("dagster/retry_strategy") == "ALL_STEPS":
+            # The start op ran again: a new MLflow run, as a second `kedro run` would give.
+            retried, failed = _mlflow_runs(uri, root)
+            assert (failed["status"], failed["metrics"]) == ("FAILED", {"failed_attempt": 1.0})
+            assert (retried["status"], retried["metrics"]) == ("FINISHED", {"good_attempt": 1.0})
+            assert first.tags["mlflow/run_id"] == failed["run_id"]
+            assert retry.tags["mlflow/run_id"] == retried["run_id"]
+            assert retried["params"] == failed["params"] == {"factor": "3"}
+            continue
+        _assert_continued(home, uri, root, {"failed_attempt": 1.0, "good_attempt": 1.0}, name)

@@ -41,8 +41,8 @@ __all__ = [
     "MlflowIntegration",
     "MlflowRunInfo",
     "active_run_info",
+    "continue_parent_run",
     "end_step_run",
-    "inherit_parent_run",
     "join_or_start_run",
     "join_run",
     "kedro_mlflow_hooks",
@@ -252,13 +252,12 @@ class MlflowIntegration:
         self._joined = True
         if run.starts_tracking:
             join_or_start_run(run)
-        elif _tracking_tags(run.tags):
-            join_run(run, run.tags)
         elif kedro_mlflow_hooks(run.hook_manager):
-            # No start op ran in this run (a re-execution from failure): continue the parent's.
-            tags = inherit_parent_run(run)
-            if tags:
-                join_run(run, tags)
+            if not _tracking_tags(run.tags) or run.tags.get(_PARENT_RUN_TAG):
+                # A re-execution (from failure, no start op) continues its parent's MLflow run.
+                continue_parent_run(run)
+            if _tracking_tags(run.tags):
+                join_run(run, run.tags)
 
     def wants_run_tags(self, run: Any) -> bool:
         """Until this process joined the MLflow run (its id is a run tag), with kedro-mlflow."""
@@ -379,6 +378,9 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
 
 
 _FAILED_FILE = "kedro_dagster_mlflow.failed"
+_CONTINUED_FILE = "kedro_dagster_mlflow.continued"
+#: Set by Dagster on re-executions and retries it creates itself (not by ``execute_job``).
+_PARENT_RUN_TAG = "dagster/parent_run_id"
 
 
 def _run_lock(run: Any) -> contextlib.AbstractContextManager[Path | None]:
@@ -420,10 +422,12 @@ def join_or_start_run(run: Any) -> bool:
     """
     if not kedro_mlflow_hooks(run.hook_manager):
         return False
-    with _run_lock(run):
+    with _run_lock(run) as folder:
         tags = _stored_tags(run)
-        if not _tracking_tags(tags):
-            tags.update(_inherit_parent_tags(run))
+        if run.instance is not None and (not _tracking_tags(tags) or tags.get(_PARENT_RUN_TAG)):
+            tracking = _tracking_tags(tags)
+            _continue_parent(run, tracking, folder)
+            tags.update(tracking)
         if tags.get(RUN_ID_TAG) or tags.get(TRACKING_TAG) == TRACKING_DISABLED:
             run.tags.update(tags)
             return join_run(run, tags)
@@ -436,58 +440,62 @@ def _tracking_tags(tags: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in tags.items() if key.startswith("mlflow/")}
 
 
-def _inherit_parent_tags(run: Any) -> dict[str, str]:
+def _continue_parent(run: Any, tags: dict[str, str], folder: Path | None) -> None:
     """Record the parent Dagster run's MLflow run on this re-execution; caller holds the lock.
 
-    Re-executions started with ``execute_job`` or from the UI without the parent's tags get
-    none of its ``mlflow/*`` tags, and a re-execution from failure has no start op: without
-    them, its nodes would log into a run MLflow creates on the fly, left unlinked (and
-    ``RUNNING`` under multiprocess). The re-execution continues its parent's MLflow run instead.
+    Dagster copies a run's tags to its automatic retries (``mlflow/*`` included), not to
+    re-executions launched with ``execute_job`` (or from the UI without the parent's tags);
+    and a re-execution from failure has no start op. Without the tags its nodes would log into
+    a run MLflow creates on the fly, not linked from Dagster (and ``RUNNING`` under
+    multiprocess): the re-execution continues its parent's MLflow run, and says so once.
     """
+    marker = folder / _CONTINUED_FILE if folder is not None else None
+    if marker is not None and marker.exists():
+        return
     instance = run.instance
-    record = instance.get_run_record_by_id(run.run_id) if instance is not None else None
-    parent_id = record.dagster_run.parent_run_id if record is not None else None
+    parent_id = run.tags.get(_PARENT_RUN_TAG)
+    if not parent_id:
+        record = instance.get_run_record_by_id(run.run_id)
+        parent_id = record.dagster_run.parent_run_id if record is not None else None
     parent = instance.get_run_by_id(parent_id) if parent_id else None
-    tags = _tracking_tags(parent.tags) if parent is not None else {}
+    inherited = _tracking_tags(parent.tags) if parent is not None else {}
+    if not inherited or (tags and tags.get(RUN_ID_TAG) != inherited.get(RUN_ID_TAG)):
+        return  # no tracked parent, or the start op ran again (a new MLflow run)
     if not tags:
-        return {}
-    instance.add_run_tags(run.run_id, tags)
-    run.tags.update(tags)
-    log = run.log if getattr(run, "log", None) is not None else logger
-    if tags.get(RUN_ID_TAG):
-        where = tags.get(RUN_URL_TAG) or tags.get(TRACKING_URI_TAG)
+        instance.add_run_tags(run.run_id, inherited)
+        tags.update(inherited)
+    if marker is not None:
+        marker.touch()
+    run_id = inherited.get(RUN_ID_TAG)
+    if run_id:
+        log = run.log if getattr(run, "log", None) is not None else logger
+        where = inherited.get(RUN_URL_TAG) or inherited.get(TRACKING_URI_TAG)
         log.info(
-            f"MLflow run {tags[RUN_ID_TAG]} of parent run {parent_id} continued (experiment "
-            f"{tags.get(EXPERIMENT_ID_TAG)}, tracking URI {tags.get(TRACKING_URI_TAG)}): {where}"
+            f"MLflow run {run_id} of parent run {parent_id} continued (experiment "
+            f"{inherited.get(EXPERIMENT_ID_TAG)}, tracking URI "
+            f"{inherited.get(TRACKING_URI_TAG)}): {where}"
         )
-    return tags
 
 
-def inherit_parent_run(run: Any) -> dict[str, str]:
-    """The MLflow tags of a run without any: its own by now, or its parent's, recorded on it.
+def continue_parent_run(run: Any) -> None:
+    """In a re-execution, continue the parent Dagster run's MLflow run (once per run).
 
-    A re-execution from failure of a job does not re-run the start op that records the MLflow
-    run; it continues its parent's MLflow run (see ``_inherit_parent_tags``). Processes of the
-    run agree under the run's lock.
+    A re-execution from failure does not re-run the start op that records the MLflow run:
+    the parent's MLflow run is recorded on it (when Dagster did not copy the tags) and a log
+    line links to it. Processes of the run agree under the run's lock; ``run.tags`` gets the
+    run's ``mlflow/*`` tags.
 
     Parameters
     ----------
     run : KedroRunContext
         The run's Kedro side in this process (with the Dagster instance).
-
-    Returns
-    -------
-    dict of str to str
-        The run's ``mlflow/*`` tags; empty when neither it nor its parent has any.
     """
     if run.instance is None:
-        return {}
-    with _run_lock(run):
+        return
+    with _run_lock(run) as folder:
         tags = _tracking_tags(_stored_tags(run))
-        if tags:  # another process of this run got here first
-            run.tags.update(tags)
-            return tags
-        return _inherit_parent_tags(run)
+        _continue_parent(run, tags, folder)
+        run.tags.update(tags)
 
 
 def resume_run(run: Any) -> None:
