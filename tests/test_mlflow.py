@@ -30,6 +30,7 @@ from conftest import (
     write_dagster_yml,
 )
 from kedro_factory import make_project
+from test_schedules_daemon import _init_instance
 
 MLFLOW_VENV = Path(os.environ.get("KEDRO_DAGSTER_MLFLOW_VENV", REPO / ".venv-mlflow"))
 MLFLOW_BIN = MLFLOW_VENV / "bin"
@@ -144,9 +145,9 @@ print("RUNS " + json.dumps(runs))
 """
 
 
-def _project(root: Path, package: str) -> tuple[Path, str]:
+def _project(root: Path, package: str, catalog: dict = CATALOG) -> tuple[Path, str]:
     project = make_project(
-        root / "project", package, catalog=CATALOG, registry=REGISTRY, parameters={"factor": 3}
+        root / "project", package, catalog=catalog, registry=REGISTRY, parameters={"factor": 3}
     )
     tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
     (project / "conf/base/mlflow.yml").write_text(
@@ -541,7 +542,6 @@ def test_run_retried_by_the_daemon_continues_the_parent_mlflow_run(tmp_path: Pat
     """
     from test_distributed import _background
     from test_instance_features import FINISHED
-    from test_schedules_daemon import _init_instance
 
     home = tmp_path / "home"
     home.mkdir()
@@ -587,3 +587,54 @@ def test_run_retried_by_the_daemon_continues_the_parent_mlflow_run(tmp_path: Pat
             assert retried["params"] == failed["params"] == {"factor": "3"}
             continue
         _assert_continued(home, uri, root, {"failed_attempt": 1.0, "good_attempt": 1.0}, name)
+
+
+@needs_mlflow
+@pytest.mark.parametrize("job", ["tracked_inproc", "tracked_mp"])
+def test_two_runs_of_a_job_at_once_track_into_their_own_mlflow_runs(
+    tmp_path: Path, job: str
+) -> None:
+    # `table` in memory: two runs reading and writing one CSV file at once would collide.
+    catalog = {k: v for k, v in CATALOG.items() if k != "table"}
+    package = f"mlflow_twice_{job}"
+    project, tracking_uri = _project(tmp_path, package, catalog)
+    home = tmp_path / "home"
+    home.mkdir()
+    # Both stores and the experiment exist: two processes creating them at once would collide,
+    # under two `kedro run`s as well.
+    _init_instance(home)
+    create = (
+        "import sys; from mlflow import MlflowClient; "
+        "MlflowClient(sys.argv[1]).create_experiment(sys.argv[2])"
+    )
+    run(
+        [MLFLOW_PYTHON, "-c", create, tracking_uri, f"{package}_experiment"],
+        tmp_path,
+        subprocess_env(),
+    )
+    launches = []
+    for factor in (2, 5):  # each run's parameter shows in its MLflow run only
+        config = {"resources": {"kedro_run": {"config": {"params": {"factor": factor}}}}}
+        cmd = [MLFLOW_KEDRO, "dagster", "launch", "--job", job, "--config-json"]
+        launches.append(
+            subprocess.Popen(
+                [*cmd, json.dumps(config)],
+                cwd=project,
+                env=subprocess_env(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=600)[0] for p in launches]
+    assert [p.returncode for p in launches] == [0, 0], outputs
+    mlflow_runs = {r["run_id"]: r for r in _mlflow_runs(tracking_uri, tmp_path)}
+    dagster_runs = runs_in(home)
+    assert len(mlflow_runs) == len(dagster_runs) == 2
+    for dagster_run in dagster_runs:
+        factor = dagster_run.run_config["resources"]["kedro_run"]["config"]["params"]["factor"]
+        mlflow_run = mlflow_runs.pop(dagster_run.tags["mlflow/run_id"])
+        assert mlflow_run["status"] == "FINISHED"
+        assert mlflow_run["params"] == {"factor": str(factor)}
+        assert mlflow_run["metrics"] == {"row_count": 3.0}
+        assert mlflow_run["tags"]["run_id"] == dagster_run.run_id  # kedro-mlflow's run tag
