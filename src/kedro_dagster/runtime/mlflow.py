@@ -12,6 +12,9 @@ process of the run to need tracking starts the MLflow run and records it, under 
 in the instance's storage folder for the run; the other processes join it. Each asset step
 ends the MLflow run when it is done (``FAILED`` once any step of the run failed).
 
+A re-execution from failure (or an automatic retry) has no start op of its own: it continues
+its parent's MLflow run, recording the parent's tags on itself when Dagster did not copy them.
+
 The run world reaches this module only through :class:`MlflowIntegration`, a
 :class:`~kedro_dagster.runtime.integrations.RunIntegration`. Nothing here imports MLflow
 unless kedro-mlflow's hook is registered in the project's hook manager or MLflow is already
