@@ -638,3 +638,29 @@ def test_two_runs_of_a_job_at_once_track_into_their_own_mlflow_runs(
         assert mlflow_run["params"] == {"factor": str(factor)}
         assert mlflow_run["metrics"] == {"row_count": 3.0}
         assert mlflow_run["tags"]["run_id"] == dagster_run.run_id  # kedro-mlflow's run tag
+
+
+@needs_mlflow
+def test_reexecution_failing_again_leaves_the_mlflow_run_failed(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_reexec_again")
+    home = tmp_path / "home"
+    assert _launch(project, home, "failing_mp", check=False).returncode != 0
+    (failed,) = runs_in(home)
+    out = run(
+        [
+            MLFLOW_PYTHON,
+            "-c",
+            REEXECUTION_SCRIPT,
+            failed.run_id,
+            "failing_mp",
+            "mlflow_reexec_again",
+        ],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src")),
+    )
+    assert out.stdout.strip().endswith("False"), out.stdout[-2000:] + out.stderr[-2000:]
+    second, first = runs_in(home)
+    assert second.parent_run_id == first.run_id and second.status.value == "FAILURE"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)  # no run of its own, none on the fly
+    assert mlflow_run["status"] == "FAILED"  # on_pipeline_error of the re-execution
+    assert second.tags["mlflow/run_id"] == first.tags["mlflow/run_id"] == mlflow_run["run_id"]
