@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from compat import RESOLVE_SOURCE
 from conftest import (
     FAILURE_SENSOR_SCRIPT,
     IN_CI,
+    REEXECUTION_SCRIPT,
     REPO,
     run,
     runs_in,
@@ -28,6 +30,7 @@ from conftest import (
     write_dagster_yml,
 )
 from kedro_factory import make_project
+from test_schedules_daemon import _init_instance
 
 MLFLOW_VENV = Path(os.environ.get("KEDRO_DAGSTER_MLFLOW_VENV", REPO / ".venv-mlflow"))
 MLFLOW_BIN = MLFLOW_VENV / "bin"
@@ -42,8 +45,12 @@ needs_mlflow = pytest.mark.skipif(
 pytestmark = pytest.mark.timeout(600)
 
 REGISTRY = """
+from pathlib import Path
+
 from kedro.pipeline import Pipeline, node
 from {package}.nodes import make_table, summarise
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def score(table):
@@ -55,6 +62,18 @@ def score(table):
 
 def explode(table):
     raise ValueError("boom")
+
+
+def flaky(table):
+    import mlflow
+
+    # Fails while the project holds no FAILED_ONCE file (it writes it): a retry passes.
+    if not (PROJECT / "FAILED_ONCE").exists():
+        (PROJECT / "FAILED_ONCE").write_text("")
+        mlflow.log_metric("failed_attempt", 1.0)
+        raise ValueError("first attempt fails")
+    mlflow.log_metric("good_attempt", 1.0)
+    return table
 
 
 def count_raw(raw):
@@ -78,6 +97,10 @@ def register_pipelines():
         node(make_table, ["raw", "params:factor"], "table", name="make_table"),
         node(explode, "table", "boom_out", name="explode"),
     ])
+    flaky_pipeline = Pipeline([
+        node(make_table, ["raw", "params:factor"], "table", name="make_table"),
+        node(flaky, "table", "flaky_out", name="flaky"),
+    ])
     # Independent of `tracked`: its asset runs at the same time as `table` in an asset run.
     side = Pipeline([node(count_raw, "raw", "raw_stats", name="count_raw")])
     return {{
@@ -85,6 +108,7 @@ def register_pipelines():
         "untracked": untracked,
         "failing": failing,
         "side": side,
+        "flaky": flaky_pipeline,
     }}
 """
 
@@ -94,6 +118,7 @@ CATALOG = {
     "summary": {"type": "pandas.CSVDataset", "filepath": "data/summary.csv"},
     "raw_stats": {"type": "pandas.CSVDataset", "filepath": "data/raw_stats.csv"},
     "boom_out": {"type": "pandas.CSVDataset", "filepath": "data/boom_out.csv"},
+    "flaky_out": {"type": "pandas.CSVDataset", "filepath": "data/flaky_out.csv"},
 }
 
 UI_PORT = "5055"
@@ -120,9 +145,9 @@ print("RUNS " + json.dumps(runs))
 """
 
 
-def _project(root: Path, package: str) -> tuple[Path, str]:
+def _project(root: Path, package: str, catalog: dict = CATALOG) -> tuple[Path, str]:
     project = make_project(
-        root / "project", package, catalog=CATALOG, registry=REGISTRY, parameters={"factor": 3}
+        root / "project", package, catalog=catalog, registry=REGISTRY, parameters={"factor": 3}
     )
     tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
     (project / "conf/base/mlflow.yml").write_text(
@@ -155,6 +180,8 @@ def _project(root: Path, package: str) -> tuple[Path, str]:
                 },
                 "failing_mp": {"pipeline": {"pipeline_name": "failing"}, "executor": "parallel"},
                 "side": {"pipeline": {"pipeline_name": "side"}},
+                "flaky_inproc": {"pipeline": {"pipeline_name": "flaky"}},
+                "flaky_mp": {"pipeline": {"pipeline_name": "flaky"}, "executor": "parallel"},
             },
         },
     )
@@ -428,3 +455,212 @@ def test_the_runtime_module_imports_no_mlflow() -> None:
     python = MLFLOW_PYTHON if (MLFLOW_BIN / "python").exists() else sys.executable
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _reexecute_from_failure(project: Path, home: Path, job: str, package: str) -> None:
+    """Re-execute the failed run of ``job`` from failure (Dagster's API: no parent tags)."""
+    (failed,) = runs_in(home)
+    assert failed.status.value == "FAILURE"
+    out = run(
+        [MLFLOW_PYTHON, "-c", REEXECUTION_SCRIPT, failed.run_id, job, package],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src")),
+    )
+    assert out.stdout.strip().endswith("True"), out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def _assert_continued(
+    home: Path, tracking_uri: str, root: Path, metrics: dict, location: str | None = None
+) -> None:
+    """The re-execution continued its parent's MLflow run, now FINISHED, and links to it."""
+    runs = runs_in(home)
+    if location is not None:  # the runs of one code location
+        runs = [r for r in runs if r.tags.get("dagster/code_location") == f"{location}.definitions"]
+    second, first = runs
+    assert second.parent_run_id == first.run_id and second.status.value == "SUCCESS"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, root)  # no run of its own, none on the fly
+    run_id = mlflow_run["run_id"]
+    assert mlflow_run["status"] == "FINISHED"
+    assert mlflow_run["metrics"] == metrics  # both attempts
+    assert mlflow_run["params"] == {"factor": "3"}
+    assert first.tags["mlflow/run_id"] == second.tags["mlflow/run_id"] == run_id
+    url = second.tags["mlflow/run_url"]
+    messages, materializations = _run_logs(home, second.run_id)
+    assert len([m for m in messages if run_id in m and url in m]) == 1, messages
+    assert materializations and {m["mlflow/run_id"] for m in materializations} == {run_id}
+
+
+@needs_mlflow
+@pytest.mark.parametrize("job", ["flaky_inproc", "flaky_mp"])
+def test_reexecution_from_failure_continues_the_parent_mlflow_run(tmp_path: Path, job: str) -> None:
+    """Re-executing a failed job run from failure (no start op re-run) tracks into its run.
+
+    Before: the re-executed node logged into a run MLflow started on the fly (experiment
+    `Default`, no tag on the Dagster run), left `RUNNING` under multiprocess.
+    """
+    package = f"mlflow_{job}"
+    project, tracking_uri = _project(tmp_path, package)
+    home = tmp_path / "home"
+    assert _launch(project, home, job, check=False).returncode != 0
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert mlflow_run["status"] == "FAILED"  # on_pipeline_error, in the failed step's process
+    _reexecute_from_failure(project, home, job, package)
+    _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})
+
+
+@needs_mlflow
+@pytest.mark.parametrize("executor", ["multiprocess", "in_process"])
+def test_asset_reexecution_from_failure_continues_the_parent_mlflow_run(
+    tmp_path: Path, executor: str
+) -> None:
+    package = f"mlflow_assets_reexec_{executor}"
+    project, tracking_uri = _project(tmp_path, package)
+    home = tmp_path / "home"
+    args = ["--config-json", IN_PROCESS] if executor == "in_process" else []
+    assert _launch_assets(project, home, "table,flaky_out", *args).returncode != 0
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)
+    assert mlflow_run["status"] == "FAILED"
+    _reexecute_from_failure(project, home, "__ASSET_JOB", package)
+    _assert_continued(home, tracking_uri, tmp_path, {"failed_attempt": 1.0, "good_attempt": 1.0})
+
+
+# package -> (job, run tags) of runs retried by the daemon (`run_retries`), which copies the
+# failed run's tags (its `mlflow/*` ones included) to the retry.
+RETRIED = {
+    "mlflow_retry_inproc": ("flaky_inproc", {}),
+    "mlflow_retry_mp": ("flaky_mp", {"dagster/retry_strategy": "FROM_FAILURE"}),
+    "mlflow_retry_all": ("flaky_mp", {"dagster/retry_strategy": "ALL_STEPS"}),
+}
+
+
+@needs_mlflow
+def test_run_retried_by_the_daemon_continues_the_parent_mlflow_run(tmp_path: Path) -> None:
+    """A retry from failure continues the MLflow run (FINISHED), and its logs link to it.
+
+    Before: the retry's tags (copied by Dagster) pointed at the MLflow run, but no line of its
+    logs did.
+    """
+    from test_distributed import _background
+    from test_instance_features import FINISHED
+
+    home = tmp_path / "home"
+    home.mkdir()
+    instance = {"telemetry": {"enabled": False}, "run_retries": {"enabled": True, "max_retries": 1}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    _init_instance(home)
+    projects = {name: _project(tmp_path / name, name)[0] for name in RETRIED}
+    workspace = tmp_path / "workspace.yaml"
+    locations = [
+        {"python_module": {"module_name": f"{name}.definitions", "working_directory": str(p)}}
+        for name, p in projects.items()
+    ]
+    workspace.write_text(yaml.safe_dump({"load_from": locations}))
+    env = subprocess_env(home)
+    env["PYTHONPATH"] = os.pathsep.join(str(p / "src") for p in projects.values())
+    env["PATH"] = os.pathsep.join((str(MLFLOW_BIN), env["PATH"]))
+    daemon = [str(MLFLOW_BIN / "dagster-daemon"), "run", "-w", str(workspace)]
+    with _background({"daemon": daemon}, tmp_path, env, tmp_path / "logs"):
+        for name, (job, tags) in RETRIED.items():
+            launch = [str(MLFLOW_BIN / "dagster"), "job", "launch", "-w", str(workspace)]
+            launch += ["-l", f"{name}.definitions", "-j", job, "--tags", json.dumps(tags)]
+            run(launch, tmp_path, env)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            runs = runs_in(home)
+            if len(runs) == 2 * len(RETRIED) and all(r.status.value in FINISHED for r in runs):
+                break
+        else:
+            raise AssertionError([(r.job_name, r.status.value) for r in runs_in(home)])
+    for name, (_, tags) in RETRIED.items():
+        root = tmp_path / name
+        uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+        retry, first = [r for r in runs_in(home) if r.tags["mlflow/tracking_uri"] == uri]
+        assert retry.parent_run_id == first.run_id and retry.status.value == "SUCCESS", name
+        if tags.get("dagster/retry_strategy") == "ALL_STEPS":
+            # The start op ran again: a new MLflow run, as a second `kedro run` would give.
+            retried, failed = _mlflow_runs(uri, root)
+            assert (failed["status"], failed["metrics"]) == ("FAILED", {"failed_attempt": 1.0})
+            assert (retried["status"], retried["metrics"]) == ("FINISHED", {"good_attempt": 1.0})
+            assert first.tags["mlflow/run_id"] == failed["run_id"]
+            assert retry.tags["mlflow/run_id"] == retried["run_id"]
+            assert retried["params"] == failed["params"] == {"factor": "3"}
+            continue
+        _assert_continued(home, uri, root, {"failed_attempt": 1.0, "good_attempt": 1.0}, name)
+
+
+@needs_mlflow
+@pytest.mark.parametrize("job", ["tracked_inproc", "tracked_mp"])
+def test_two_runs_of_a_job_at_once_track_into_their_own_mlflow_runs(
+    tmp_path: Path, job: str
+) -> None:
+    # `table` in memory: two runs reading and writing one CSV file at once would collide.
+    catalog = {k: v for k, v in CATALOG.items() if k != "table"}
+    package = f"mlflow_twice_{job}"
+    project, tracking_uri = _project(tmp_path, package, catalog)
+    home = tmp_path / "home"
+    home.mkdir()
+    # Both stores and the experiment exist: two processes creating them at once would collide,
+    # under two `kedro run`s as well.
+    _init_instance(home)
+    create = (
+        "import sys; from mlflow import MlflowClient; "
+        "MlflowClient(sys.argv[1]).create_experiment(sys.argv[2])"
+    )
+    run(
+        [MLFLOW_PYTHON, "-c", create, tracking_uri, f"{package}_experiment"],
+        tmp_path,
+        subprocess_env(),
+    )
+    launches = []
+    for factor in (2, 5):  # each run's parameter shows in its MLflow run only
+        config = {"resources": {"kedro_run": {"config": {"params": {"factor": factor}}}}}
+        cmd = [MLFLOW_KEDRO, "dagster", "launch", "--job", job, "--config-json"]
+        launches.append(
+            subprocess.Popen(
+                [*cmd, json.dumps(config)],
+                cwd=project,
+                env=subprocess_env(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=600)[0] for p in launches]
+    assert [p.returncode for p in launches] == [0, 0], outputs
+    mlflow_runs = {r["run_id"]: r for r in _mlflow_runs(tracking_uri, tmp_path)}
+    dagster_runs = runs_in(home)
+    assert len(mlflow_runs) == len(dagster_runs) == 2
+    for dagster_run in dagster_runs:
+        factor = dagster_run.run_config["resources"]["kedro_run"]["config"]["params"]["factor"]
+        mlflow_run = mlflow_runs.pop(dagster_run.tags["mlflow/run_id"])
+        assert mlflow_run["status"] == "FINISHED"
+        assert mlflow_run["params"] == {"factor": str(factor)}
+        assert mlflow_run["metrics"] == {"row_count": 3.0}
+        assert mlflow_run["tags"]["run_id"] == dagster_run.run_id  # kedro-mlflow's run tag
+
+
+@needs_mlflow
+def test_reexecution_failing_again_leaves_the_mlflow_run_failed(tmp_path: Path) -> None:
+    project, tracking_uri = _project(tmp_path, "mlflow_reexec_again")
+    home = tmp_path / "home"
+    assert _launch(project, home, "failing_mp", check=False).returncode != 0
+    (failed,) = runs_in(home)
+    out = run(
+        [
+            MLFLOW_PYTHON,
+            "-c",
+            REEXECUTION_SCRIPT,
+            failed.run_id,
+            "failing_mp",
+            "mlflow_reexec_again",
+        ],
+        cwd=project,
+        env=subprocess_env(home, PYTHONPATH=str(project / "src")),
+    )
+    assert out.stdout.strip().endswith("False"), out.stdout[-2000:] + out.stderr[-2000:]
+    second, first = runs_in(home)
+    assert second.parent_run_id == first.run_id and second.status.value == "FAILURE"
+    (mlflow_run,) = _mlflow_runs(tracking_uri, tmp_path)  # no run of its own, none on the fly
+    assert mlflow_run["status"] == "FAILED"  # on_pipeline_error of the re-execution
+    assert second.tags["mlflow/run_id"] == first.tags["mlflow/run_id"] == mlflow_run["run_id"]

@@ -12,6 +12,9 @@ process of the run to need tracking starts the MLflow run and records it, under 
 in the instance's storage folder for the run; the other processes join it. Each asset step
 ends the MLflow run when it is done (``FAILED`` once any step of the run failed).
 
+A re-execution from failure (or an automatic retry) has no start op of its own: it continues
+its parent's MLflow run, recording the parent's tags on itself when Dagster did not copy them.
+
 The run world reaches this module only through :class:`MlflowIntegration`, a
 :class:`~kedro_dagster.runtime.integrations.RunIntegration`. Nothing here imports MLflow
 unless kedro-mlflow's hook is registered in the project's hook manager or MLflow is already
@@ -41,6 +44,7 @@ __all__ = [
     "MlflowIntegration",
     "MlflowRunInfo",
     "active_run_info",
+    "continue_parent_run",
     "end_step_run",
     "join_or_start_run",
     "join_run",
@@ -251,8 +255,12 @@ class MlflowIntegration:
         self._joined = True
         if run.starts_tracking:
             join_or_start_run(run)
-        elif any(key.startswith("mlflow/") for key in run.tags):
-            join_run(run, run.tags)
+        elif kedro_mlflow_hooks(run.hook_manager):
+            if not _tracking_tags(run.tags) or run.tags.get(_PARENT_RUN_TAG):
+                # A re-execution (from failure, no start op) continues its parent's MLflow run.
+                continue_parent_run(run)
+            if _tracking_tags(run.tags):
+                join_run(run, run.tags)
 
     def wants_run_tags(self, run: Any) -> bool:
         """Until this process joined the MLflow run (its id is a run tag), with kedro-mlflow."""
@@ -373,6 +381,9 @@ def join_run(run: Any, tags: Mapping[str, str]) -> bool:
 
 
 _FAILED_FILE = "kedro_dagster_mlflow.failed"
+_CONTINUED_FILE = "kedro_dagster_mlflow.continued"
+#: Set by Dagster on re-executions and retries it creates itself (not by ``execute_job``).
+_PARENT_RUN_TAG = "dagster/parent_run_id"
 
 
 def _run_lock(run: Any) -> contextlib.AbstractContextManager[Path | None]:
@@ -414,13 +425,80 @@ def join_or_start_run(run: Any) -> bool:
     """
     if not kedro_mlflow_hooks(run.hook_manager):
         return False
-    with _run_lock(run):
+    with _run_lock(run) as folder:
         tags = _stored_tags(run)
+        if run.instance is not None and (not _tracking_tags(tags) or tags.get(_PARENT_RUN_TAG)):
+            tracking = _tracking_tags(tags)
+            _continue_parent(run, tracking, folder)
+            tags.update(tracking)
         if tags.get(RUN_ID_TAG) or tags.get(TRACKING_TAG) == TRACKING_DISABLED:
             run.tags.update(tags)
             return join_run(run, tags)
         _start_run(run)
     return True
+
+
+def _tracking_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The ``mlflow/*`` tags of ``tags`` (the MLflow run, or tracking disabled)."""
+    return {key: value for key, value in tags.items() if key.startswith("mlflow/")}
+
+
+def _continue_parent(run: Any, tags: dict[str, str], folder: Path | None) -> None:
+    """Record the parent Dagster run's MLflow run on this re-execution; caller holds the lock.
+
+    Dagster copies a run's tags to its automatic retries (``mlflow/*`` included), not to
+    re-executions launched with ``execute_job`` (or from the UI without the parent's tags);
+    and a re-execution from failure has no start op. Without the tags its nodes would log into
+    a run MLflow creates on the fly, not linked from Dagster (and ``RUNNING`` under
+    multiprocess): the re-execution continues its parent's MLflow run, and says so once.
+    """
+    marker = folder / _CONTINUED_FILE if folder is not None else None
+    if marker is not None and marker.exists():
+        return
+    instance = run.instance
+    parent_id = run.tags.get(_PARENT_RUN_TAG)
+    if not parent_id:
+        record = instance.get_run_record_by_id(run.run_id)
+        parent_id = record.dagster_run.parent_run_id if record is not None else None
+    parent = instance.get_run_by_id(parent_id) if parent_id else None
+    inherited = _tracking_tags(parent.tags) if parent is not None else {}
+    if not inherited or (tags and tags.get(RUN_ID_TAG) != inherited.get(RUN_ID_TAG)):
+        return  # no tracked parent, or the start op ran again (a new MLflow run)
+    if not tags:
+        instance.add_run_tags(run.run_id, inherited)
+        tags.update(inherited)
+    if marker is not None:
+        marker.touch()
+    run_id = inherited.get(RUN_ID_TAG)
+    if run_id:
+        log = run.log if getattr(run, "log", None) is not None else logger
+        where = inherited.get(RUN_URL_TAG) or inherited.get(TRACKING_URI_TAG)
+        log.info(
+            f"MLflow run {run_id} of parent run {parent_id} continued (experiment "
+            f"{inherited.get(EXPERIMENT_ID_TAG)}, tracking URI "
+            f"{inherited.get(TRACKING_URI_TAG)}): {where}"
+        )
+
+
+def continue_parent_run(run: Any) -> None:
+    """In a re-execution, continue the parent Dagster run's MLflow run (once per run).
+
+    A re-execution from failure does not re-run the start op that records the MLflow run:
+    the parent's MLflow run is recorded on it (when Dagster did not copy the tags) and a log
+    line links to it. Processes of the run agree under the run's lock; ``run.tags`` gets the
+    run's ``mlflow/*`` tags.
+
+    Parameters
+    ----------
+    run : KedroRunContext
+        The run's Kedro side in this process (with the Dagster instance).
+    """
+    if run.instance is None:
+        return
+    with _run_lock(run) as folder:
+        tags = _tracking_tags(_stored_tags(run))
+        _continue_parent(run, tags, folder)
+        run.tags.update(tags)
 
 
 def resume_run(run: Any) -> None:
